@@ -1,0 +1,78 @@
+"""The REST API's shared pieces: pagination, throttles and the one exception handler.
+
+Every error leaves as `{"detail", "code"}` with the status of api-v1.md, except validation
+errors, which keep DRF's field map `{"field": ["message"]}`.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, pagination
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from clinic_site.exceptions import ClinicError
+
+# Database errors that mean "a rule refused this" are registered here by the apps that own the
+# constraints (booking maps its exclusion constraints to slot_unavailable / patient_overlap).
+DATABASE_ERROR_TRANSLATORS: list = []
+
+
+class Pagination(pagination.PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class WriteThrottle(ScopedRateThrottle):
+    """Throttle only the unsafe methods of a view, under the view's `throttle_scope`."""
+
+    def allow_request(self, request, view):
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return True
+        return super().allow_request(request, view)
+
+
+def django_validation_error_to_drf(exc: DjangoValidationError) -> exceptions.ValidationError:
+    if hasattr(exc, "error_dict"):
+        return exceptions.ValidationError(
+            {
+                (field if field != "__all__" else "non_field_errors"): messages
+                for field, messages in exc.message_dict.items()
+            }
+        )
+    return exceptions.ValidationError({"non_field_errors": exc.messages})
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ClinicError):
+        return Response(exc.as_dict(), status=exc.status)
+    for translate in DATABASE_ERROR_TRANSLATORS:
+        translated = translate(exc)
+        if translated is not None:
+            return Response(translated.as_dict(), status=translated.status)
+    if isinstance(exc, DjangoValidationError):
+        exc = django_validation_error_to_drf(exc)
+    elif isinstance(exc, Http404 | ObjectDoesNotExist):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None or isinstance(exc, exceptions.ValidationError):
+        return response
+    if isinstance(response.data, dict) and "detail" in response.data:
+        detail = response.data["detail"]
+        response.data["code"] = getattr(detail, "code", None) or getattr(
+            exc, "default_code", "error"
+        )
+    return response
+
+
+def schema_v1_endpoints_only(endpoints, **kwargs):
+    """drf-spectacular pre-processing hook: document our API, not Wagtail's internal admin API."""
+    return [endpoint for endpoint in endpoints if endpoint[0].startswith("/api/v1/")]

@@ -1,0 +1,154 @@
+"""Clinic policies: every number of scheduling-rules.md that a clinic may change.
+
+They live in this lowest-layer app (not in `home`) so that accounts, doctors and booking can read
+them without importing the public-site app; see docs/decisions/0002-clinic-policies.md.
+"""
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
+from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
+
+
+def _minutes(default: int, maximum: int, help_text: str, verbose_name: str):
+    return models.PositiveIntegerField(
+        verbose_name,
+        default=default,
+        validators=[MinValueValidator(0), MaxValueValidator(maximum)],
+        help_text=help_text,
+    )
+
+
+@register_setting(icon="cog", name="clinic-policies")
+class ClinicPolicies(BaseGenericSetting):
+    confirmation_required = models.BooleanField(
+        "bookings need confirmation",
+        default=True,
+        help_text="On: a patient's booking waits as 'requested' until the doctor or the front "
+        "desk confirms it. Off: it is confirmed at once. A doctor may override this.",
+    )
+    buffer_before_minutes = _minutes(
+        5, 120, "Free time kept before every appointment (a doctor may override).", "buffer before"
+    )
+    buffer_after_minutes = _minutes(
+        5, 120, "Free time kept after every appointment (a doctor may override).", "buffer after"
+    )
+    minimum_notice_minutes = _minutes(
+        60,
+        60 * 24 * 14,
+        "Patients cannot book a slot that starts sooner than this (minutes).",
+        "minimum booking notice",
+    )
+    booking_horizon_days = models.PositiveIntegerField(
+        "booking horizon",
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(366)],
+        help_text="How many days ahead patients can book.",
+    )
+    cancellation_cutoff_minutes = _minutes(
+        120,
+        60 * 24 * 14,
+        "Patients can cancel online until this many minutes before the visit.",
+        "cancellation cut-off",
+    )
+    reschedule_cutoff_minutes = _minutes(
+        120,
+        60 * 24 * 14,
+        "Patients can reschedule online until this many minutes before the visit.",
+        "reschedule cut-off",
+    )
+    max_reschedules = models.PositiveIntegerField(
+        "reschedules per appointment",
+        default=3,
+        validators=[MaxValueValidator(50)],
+        help_text="How many times a patient may reschedule one appointment (staff: no limit).",
+    )
+    payment_at_booking = models.BooleanField(
+        "payment taken at booking",
+        default=False,
+        help_text="On: a new booking is held until it is paid online. "
+        "Off: patients pay at the desk.",
+    )
+    payment_hold_minutes = _minutes(
+        15, 24 * 60, "How long a slot is held while payment is pending.", "payment hold"
+    )
+    waitlist_offer_minutes = _minutes(
+        30,
+        24 * 60,
+        "How long a waiting-list offer is held for the patient.",
+        "waiting-list offer hold",
+    )
+    refund_full_hours = models.PositiveIntegerField(
+        "full refund until",
+        default=24,
+        validators=[MaxValueValidator(24 * 30)],
+        help_text="Hours before the visit until which a patient's cancellation is "
+        "refunded in full.",
+    )
+    refund_late_percent = models.PositiveIntegerField(
+        "late cancellation refund (%)",
+        default=50,
+        validators=[MaxValueValidator(100)],
+        help_text="Refund, in percent, for a patient's cancellation after that point.",
+    )
+    reminder_hours_before = models.PositiveIntegerField(
+        "reminder",
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 7)],
+        help_text="Hours before the visit at which patients get a reminder.",
+    )
+    accounts_need_activation = models.BooleanField(
+        "new accounts need activation",
+        default=False,
+        help_text="On: a patient who registers can sign in only after an administrator "
+        "activates the account.",
+    )
+    max_administrators = models.PositiveIntegerField(
+        "maximum administrators",
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="How many active accounts may hold the Admin role.",
+    )
+
+    panels = [
+        MultiFieldPanel(
+            [
+                FieldPanel("confirmation_required"),
+                FieldPanel("buffer_before_minutes"),
+                FieldPanel("buffer_after_minutes"),
+                FieldPanel("minimum_notice_minutes"),
+                FieldPanel("booking_horizon_days"),
+            ],
+            heading="Booking",
+        ),
+        MultiFieldPanel(
+            [
+                FieldPanel("cancellation_cutoff_minutes"),
+                FieldPanel("reschedule_cutoff_minutes"),
+                FieldPanel("max_reschedules"),
+                FieldPanel("reminder_hours_before"),
+            ],
+            heading="Cancelling and rescheduling",
+        ),
+        MultiFieldPanel(
+            [
+                FieldPanel("payment_at_booking"),
+                FieldPanel("payment_hold_minutes"),
+                FieldPanel("waitlist_offer_minutes"),
+                FieldPanel("refund_full_hours"),
+                FieldPanel("refund_late_percent"),
+            ],
+            heading="Holds, payments and refunds",
+        ),
+        MultiFieldPanel(
+            [FieldPanel("accounts_need_activation"), FieldPanel("max_administrators")],
+            heading="Accounts",
+        ),
+    ]
+
+    class Meta:
+        verbose_name = "clinic policies"
+        verbose_name_plural = "clinic policies"
+
+    def __str__(self) -> str:
+        return "Clinic policies"

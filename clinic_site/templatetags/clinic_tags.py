@@ -1,0 +1,24 @@
+from django import template
+from django.templatetags.static import static
+from django.utils.html import format_html
+
+register = template.Library()
+
+
+@register.simple_tag
+def icon(name: str, label: str = "", css_class: str = ""):
+    """An icon from the sprite. Decorative unless `label` is given."""
+    href = f"{static('img/icons.svg')}#{name}"
+    classes = f"icon {css_class}".strip()
+    if label:
+        return format_html(
+            '<svg class="{}" role="img" aria-label="{}"><use href="{}"></use></svg>',
+            classes,
+            label,
+            href,
+        )
+    return format_html(
+        '<svg class="{}" aria-hidden="true" focusable="false"><use href="{}"></use></svg>',
+        classes,
+        href,
+    )

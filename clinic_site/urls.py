@@ -1,0 +1,44 @@
+from django.conf import settings
+from django.urls import include, path, re_path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from wagtail import urls as wagtail_urls
+from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.documents import urls as wagtaildocs_urls
+
+from clinic_site.accounts.urls import portal_urlpatterns
+from clinic_site.accounts.wagtail_account import ClinicAccountView
+
+api_v1 = [
+    path("", include("clinic_site.accounts.api.urls")),
+    path("", include("doctors.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+]
+
+urlpatterns = [
+    path("accounts/", include("clinic_site.accounts.urls")),
+    path("portal/", include(portal_urlpatterns)),
+    path("api/v1/", include(api_v1)),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("swagger/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="swagger"),
+    # Wagtail's account page, with one full-name field (our users have no first/last name).
+    path("admin/account/", ClinicAccountView.as_view(), name="wagtailadmin_account"),
+    path("admin/", include(wagtailadmin_urls)),
+    path("documents/", include(wagtaildocs_urls)),
+]
+
+if settings.CLINIC_SERVE_MEDIA:
+    urlpatterns += [
+        re_path(
+            rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.*)$",
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    ]
+
+# Wagtail's page serving catches everything else, so it comes last.
+urlpatterns += [path("", include(wagtail_urls))]
+
+handler404 = "clinic_site.views.page_not_found"
+handler500 = "clinic_site.views.server_error"
+handler403 = "clinic_site.views.permission_denied"

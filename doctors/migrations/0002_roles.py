@@ -1,0 +1,12 @@
+from django.db import migrations
+
+from clinic_site.accounts.role_sync import noop, sync_role_permissions
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("doctors", "0001_initial"),
+        ("accounts", "0002_roles"),
+    ]
+
+    operations = [migrations.RunPython(sync_role_permissions, noop)]

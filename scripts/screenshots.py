@@ -1,0 +1,156 @@
+"""Take the README screenshots: the demo site in the system Chromium, desktop and phone width.
+
+    .venv/bin/python scripts/screenshots.py            # all pages
+    .venv/bin/python scripts/screenshots.py home login # just these
+
+Starts its own server on a throw-away SQLite database with the demo data (var/screenshots/),
+so it never touches the development database. PNGs go to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "screenshots"
+WORK = ROOT / "var" / "screenshots"
+CHROMIUM = os.environ.get("CLINIC_CHROMIUM", "/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORTS = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 375, "height": 812}}
+PATIENT = ("patient@clinic.test", "Demo-pass-2026!")
+
+
+def _login(page, base: str, email: str, password: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", email)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def _register_with_errors(page, base: str) -> None:
+    page.goto(f"{base}/accounts/register/")
+    page.fill("#id_email", "patient@clinic.test")
+    page.fill("#id_password1", "short")
+    page.fill("#id_password2", "short")
+    page.fill("#id_full_name", "Nora Quinn")
+    page.fill("#id_date_of_birth", "2090-01-01")
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+# name -> (path, signed-in as, action before the shot)
+SHOTS = {
+    "home": ("/", None, None),
+    "doctors-directory": ("/doctors/", None, None),
+    "doctor-page": ("/doctors/amelia-hart/", None, None),
+    "register": ("/accounts/register/", None, None),
+    "register-errors": (None, None, _register_with_errors),
+    "login": ("/accounts/login/", None, None),
+    "portal": ("/portal/", PATIENT, None),
+    "profile": ("/accounts/profile/", PATIENT, None),
+    "profile-edit": ("/accounts/profile/edit/", PATIENT, None),
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    python = sys.executable
+    subprocess.run(
+        [python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    subprocess.run([python, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True)
+    port = _free_port()
+    server = subprocess.Popen(
+        [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/", timeout=2)  # noqa: S310 - local server
+            return server, base
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise RuntimeError("The screenshot server did not start.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("names", nargs="*", help=f"any of: {', '.join(SHOTS)}")
+    args = parser.parse_args()
+    names = args.names or list(SHOTS)
+    unknown = set(names) - set(SHOTS)
+    if unknown:
+        parser.error(f"unknown screenshot(s): {', '.join(sorted(unknown))}")
+
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "clinic_site.settings.dev",
+        "DATABASE_URL": f"sqlite:///{WORK / 'db.sqlite3'}",
+        "DJANGO_MEDIA_ROOT": str(WORK / "media"),
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+    }
+    server, base = _start_server(env)
+    try:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+            for viewport_name, viewport in VIEWPORTS.items():
+                for name in names:
+                    path, account, action = SHOTS[name]
+                    context = browser.new_context(viewport=viewport, device_scale_factor=1)
+                    page = context.new_page()
+                    if account:
+                        _login(page, base, *account)
+                    if action:
+                        action(page, base)
+                    else:
+                        page.goto(base + path)
+                        page.wait_for_load_state("networkidle")
+                    # Scroll through once so lazily loaded images are in the full-page shot.
+                    page.evaluate(
+                        "async () => { for (let y = 0; y < document.body.scrollHeight; y += 400)"
+                        " { window.scrollTo(0, y); await new Promise(r => setTimeout(r, 60)); }"
+                        " window.scrollTo(0, 0); }"
+                    )
+                    page.wait_for_load_state("networkidle")
+                    target = OUT / f"{name}-{viewport_name}.png"
+                    page.screenshot(path=str(target), full_page=True)
+                    print(f"wrote {target.relative_to(ROOT)}")
+                    context.close()
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
