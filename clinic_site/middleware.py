@@ -1,5 +1,7 @@
 """Response headers the security baseline asks for beyond Django's own middleware."""
 
+from csp.constants import UNSAFE_INLINE
+from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
@@ -24,3 +26,17 @@ class PrivateResponseMiddleware:
             patch_cache_control(response, no_store=True, private=True)
         response.headers.setdefault("Permissions-Policy", settings.CLINIC_PERMISSIONS_POLICY)
         return response
+
+
+class ClinicCSPMiddleware(CSPMiddleware):
+    """The site's Content-Security-Policy, relaxed only where Wagtail's admin needs it.
+
+    Wagtail's admin widgets (date pickers, inline panels) carry small inline scripts, so
+    `/admin/` also allows inline scripts. The public site and the portal keep `script-src 'self'`.
+    """
+
+    def get_policy_parts(self, request, response, report_only=False):
+        parts = super().get_policy_parts(request, response, report_only)
+        if not report_only and request.path_info.startswith("/admin/"):
+            parts.update = {**(parts.update or {}), "script-src": [UNSAFE_INLINE]}
+        return parts

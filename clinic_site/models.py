@@ -28,19 +28,25 @@ class ClinicPolicies(BaseGenericSetting):
         "desk confirms it. Off: it is confirmed at once. A doctor may override this.",
     )
     buffer_before_minutes = _minutes(
-        5, 120, "Free time kept before every appointment (a doctor may override).", "buffer before"
+        5,
+        120,
+        "Free time kept before every appointment (a doctor may override).",
+        "buffer before (minutes)",
     )
     buffer_after_minutes = _minutes(
-        5, 120, "Free time kept after every appointment (a doctor may override).", "buffer after"
+        5,
+        120,
+        "Free time kept after every appointment (a doctor may override).",
+        "buffer after (minutes)",
     )
     minimum_notice_minutes = _minutes(
         60,
         60 * 24 * 14,
-        "Patients cannot book a slot that starts sooner than this (minutes).",
-        "minimum booking notice",
+        "Patients cannot book a slot that starts sooner than this.",
+        "minimum booking notice (minutes)",
     )
     booking_horizon_days = models.PositiveIntegerField(
-        "booking horizon",
+        "booking horizon (days)",
         default=60,
         validators=[MinValueValidator(1), MaxValueValidator(366)],
         help_text="How many days ahead patients can book.",
@@ -49,13 +55,13 @@ class ClinicPolicies(BaseGenericSetting):
         120,
         60 * 24 * 14,
         "Patients can cancel online until this many minutes before the visit.",
-        "cancellation cut-off",
+        "cancellation cut-off (minutes)",
     )
     reschedule_cutoff_minutes = _minutes(
         120,
         60 * 24 * 14,
         "Patients can reschedule online until this many minutes before the visit.",
-        "reschedule cut-off",
+        "reschedule cut-off (minutes)",
     )
     max_reschedules = models.PositiveIntegerField(
         "reschedules per appointment",
@@ -70,16 +76,16 @@ class ClinicPolicies(BaseGenericSetting):
         "Off: patients pay at the desk.",
     )
     payment_hold_minutes = _minutes(
-        15, 24 * 60, "How long a slot is held while payment is pending.", "payment hold"
+        15, 24 * 60, "How long a slot is held while payment is pending.", "payment hold (minutes)"
     )
     waitlist_offer_minutes = _minutes(
         30,
         24 * 60,
         "How long a waiting-list offer is held for the patient.",
-        "waiting-list offer hold",
+        "waiting-list offer hold (minutes)",
     )
     refund_full_hours = models.PositiveIntegerField(
-        "full refund until",
+        "full refund until (hours before)",
         default=24,
         validators=[MaxValueValidator(24 * 30)],
         help_text="Hours before the visit until which a patient's cancellation is "
@@ -92,7 +98,7 @@ class ClinicPolicies(BaseGenericSetting):
         help_text="Refund, in percent, for a patient's cancellation after that point.",
     )
     reminder_hours_before = models.PositiveIntegerField(
-        "reminder",
+        "reminder (hours before)",
         default=24,
         validators=[MinValueValidator(1), MaxValueValidator(24 * 7)],
         help_text="Hours before the visit at which patients get a reminder.",

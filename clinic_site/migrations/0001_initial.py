@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
                             django.core.validators.MinValueValidator(0),
                             django.core.validators.MaxValueValidator(120),
                         ],
-                        verbose_name="buffer before",
+                        verbose_name="buffer before (minutes)",
                     ),
                 ),
                 (
@@ -48,19 +48,19 @@ class Migration(migrations.Migration):
                             django.core.validators.MinValueValidator(0),
                             django.core.validators.MaxValueValidator(120),
                         ],
-                        verbose_name="buffer after",
+                        verbose_name="buffer after (minutes)",
                     ),
                 ),
                 (
                     "minimum_notice_minutes",
                     models.PositiveIntegerField(
                         default=60,
-                        help_text="Patients cannot book a slot that starts sooner than this (minutes).",
+                        help_text="Patients cannot book a slot that starts sooner than this.",
                         validators=[
                             django.core.validators.MinValueValidator(0),
                             django.core.validators.MaxValueValidator(20160),
                         ],
-                        verbose_name="minimum booking notice",
+                        verbose_name="minimum booking notice (minutes)",
                     ),
                 ),
                 (
@@ -72,7 +72,7 @@ class Migration(migrations.Migration):
                             django.core.validators.MinValueValidator(1),
                             django.core.validators.MaxValueValidator(366),
                         ],
-                        verbose_name="booking horizon",
+                        verbose_name="booking horizon (days)",
                     ),
                 ),
                 (
@@ -84,7 +84,7 @@ class Migration(migrations.Migration):
                             django.core.validators.MinValueValidator(0),
                             django.core.validators.MaxValueValidator(20160),
                         ],
-                        verbose_name="cancellation cut-off",
+                        verbose_name="cancellation cut-off (minutes)",
                     ),
                 ),
                 (
@@ -96,7 +96,7 @@ class Migration(migrations.Migration):
                             django.core.validators.MinValueValidator(0),
                             django.core.validators.MaxValueValidator(20160),
                         ],
-                        verbose_name="reschedule cut-off",
+                        verbose_name="reschedule cut-off (minutes)",
                     ),
                 ),
                 (
@@ -125,7 +125,7 @@ class Migration(migrations.Migration):
                             django.core.validators.MinValueValidator(0),
                             django.core.validators.MaxValueValidator(1440),
                         ],
-                        verbose_name="payment hold",
+                        verbose_name="payment hold (minutes)",
                     ),
                 ),
                 (
@@ -137,7 +137,7 @@ class Migration(migrations.Migration):
                             django.core.validators.MinValueValidator(0),
                             django.core.validators.MaxValueValidator(1440),
                         ],
-                        verbose_name="waiting-list offer hold",
+                        verbose_name="waiting-list offer hold (minutes)",
                     ),
                 ),
                 (
@@ -146,7 +146,7 @@ class Migration(migrations.Migration):
                         default=24,
                         help_text="Hours before the visit until which a patient's cancellation is refunded in full.",
                         validators=[django.core.validators.MaxValueValidator(720)],
-                        verbose_name="full refund until",
+                        verbose_name="full refund until (hours before)",
                     ),
                 ),
                 (
@@ -167,7 +167,7 @@ class Migration(migrations.Migration):
                             django.core.validators.MinValueValidator(1),
                             django.core.validators.MaxValueValidator(168),
                         ],
-                        verbose_name="reminder",
+                        verbose_name="reminder (hours before)",
                     ),
                 ),
                 (

@@ -6,7 +6,7 @@ Everything that differs between machines comes from the environment (see README,
 
 from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import environ
 from csp.constants import NONE, SELF
@@ -81,7 +81,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "clinic_site.middleware.ClinicCSPMiddleware",
     "clinic_site.middleware.PrivateResponseMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
     # django-axes must come last: it turns a flagged lockout into the 429 answer.
@@ -268,6 +268,15 @@ WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "pptx", "rtf", "txt", "xl
 WAGTAILIMAGES_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif"]
 WAGTAILUSERS_PASSWORD_REQUIRED = True
 WAGTAIL_ENABLE_UPDATE_CHECK = False
+# No third-party requests from the admin: avatars are initials, not Gravatar images.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+# Time zones staff may pick in their account settings: the IANA names browsers know (the system
+# database also lists aliases such as "localtime" that browsers reject).
+WAGTAIL_USER_TIME_ZONES = sorted(
+    zone
+    for zone in available_timezones()
+    if "/" in zone and not zone.startswith(("posix/", "right/"))
+) + ["UTC"]
 WAGTAIL_ALLOW_UNICODE_SLUGS = False
 
 # --- REST API -------------------------------------------------------------------------------
