@@ -50,3 +50,10 @@ def get_policies(request=None) -> Policies:
 
     row = ClinicPolicies.load(request)
     return Policies(**{name: getattr(row, name) for name in POLICY_NAMES})
+
+
+def clinic_tz():
+    """The clinic's time zone (CLINIC_TIME_ZONE)."""
+    from django.utils import timezone
+
+    return timezone.get_default_timezone()

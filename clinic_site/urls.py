@@ -12,6 +12,7 @@ from clinic_site.accounts.wagtail_account import ClinicAccountView
 api_v1 = [
     path("", include("clinic_site.accounts.api.urls")),
     path("", include("doctors.api.urls")),
+    path("", include("booking.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 

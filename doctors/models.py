@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
+from django.db.models import F, Q
 from django.utils import timezone
 from wagtail.search import index
 
@@ -49,9 +51,37 @@ class Doctor(index.Indexed, models.Model):
     languages = models.CharField(
         max_length=200, blank=True, help_text="Languages spoken, separated by commas."
     )
-    accepting_new_patients = models.BooleanField(default=True)
+    accepting_new_patients = models.BooleanField(
+        default=True,
+        help_text="Off: only patients who have seen this doctor before can book online.",
+    )
+    accepting_bookings = models.BooleanField(
+        "online booking open",
+        default=True,
+        help_text="Off: no slots are offered online (the front desk can still book).",
+    )
     is_active = models.BooleanField(
         default=True, help_text="Inactive doctors are hidden and cannot be booked."
+    )
+    buffer_before_minutes = models.PositiveSmallIntegerField(
+        "buffer before (minutes)",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(120)],
+        help_text="Leave empty to use the clinic policy.",
+    )
+    buffer_after_minutes = models.PositiveSmallIntegerField(
+        "buffer after (minutes)",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(120)],
+        help_text="Leave empty to use the clinic policy.",
+    )
+    confirmation_required = models.BooleanField(
+        "bookings need confirmation",
+        null=True,
+        blank=True,
+        help_text="Leave empty to follow the clinic policy.",
     )
     date_joined = models.DateField(default=timezone.localdate)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -94,3 +124,118 @@ class DoctorPayoutDetails(models.Model):
 
     def __str__(self) -> str:
         return f"Payout details of {self.doctor}"
+
+
+class VisitMode(models.TextChoices):
+    IN_PERSON = "in_person", "In person"
+    VIDEO = "video", "Video"
+    TELEPHONE = "telephone", "Telephone"
+
+
+DURATION_CHOICES = [(m, f"{m} minutes") for m in (10, 15, 20, 30, 45, 60, 90, 120)]
+
+
+class VisitType(models.Model):
+    """What a patient books: a duration, a mode and a price, offered by one doctor."""
+
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="visit_types")
+    name = models.CharField(max_length=80)
+    duration_minutes = models.PositiveSmallIntegerField("duration", choices=DURATION_CHOICES)
+    mode = models.CharField(max_length=16, choices=VisitMode.choices, default=VisitMode.IN_PERSON)
+    price = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    is_active = models.BooleanField(default=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["doctor", "sort_order", "duration_minutes", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_minutes__in=[m for m, _ in DURATION_CHOICES]),
+                name="doctors_visittype_duration_allowed",
+            ),
+            models.CheckConstraint(condition=Q(price__gte=0), name="doctors_visittype_price_gte_0"),
+            models.CheckConstraint(
+                condition=Q(mode__in=VisitMode.values), name="doctors_visittype_mode_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.duration_minutes} min, {self.get_mode_display().lower()})"
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class WeeklyWindow(models.Model):
+    """A working window on one weekday, wall-clock time in the clinic's time zone."""
+
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="weekly_windows")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start = models.TimeField()
+    end = models.TimeField()
+
+    class Meta:
+        ordering = ["doctor", "weekday", "start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")), name="doctors_window_end_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__lte=6), name="doctors_window_weekday_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
+
+
+class ExceptionKind(models.TextChoices):
+    DAY_OFF = "day_off", "Day off / vacation"
+    EXTRA_HOURS = "extra_hours", "Extra working hours"
+
+
+class ScheduleException(models.Model):
+    """A change to the weekly schedule: days off (a date range) or extra hours on one date."""
+
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="schedule_exceptions")
+    kind = models.CharField(max_length=16, choices=ExceptionKind.choices)
+    date_from = models.DateField()
+    date_to = models.DateField()
+    start = models.TimeField(null=True, blank=True)
+    end = models.TimeField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["doctor", "date_from", "start"]
+        indexes = [models.Index(fields=["doctor", "date_to"], name="doctors_exception_doctor_to")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(date_to__gte=F("date_from")), name="doctors_exception_dates_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=ExceptionKind.DAY_OFF, start__isnull=True, end__isnull=True)
+                | Q(
+                    kind=ExceptionKind.EXTRA_HOURS,
+                    date_to=F("date_from"),
+                    start__isnull=False,
+                    end__gt=F("start"),
+                ),
+                name="doctors_exception_kind_shape",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == ExceptionKind.DAY_OFF:
+            return f"Day off {self.date_from}–{self.date_to}"
+        return f"Extra hours {self.date_from} {self.start:%H:%M}–{self.end:%H:%M}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, Q, QuerySet
 from wagtail.images import get_image_model
 
-from .models import Doctor, Specialty
+from .models import Doctor, Specialty, VisitType
 
 # One size for every doctor portrait on lists, cards and the API.
 PORTRAIT_FILTER = "fill-480x480|format-webp"
@@ -20,7 +20,7 @@ def doctor_list(*, specialty: str | None = None, q: str | None = None) -> QueryS
     """Active doctors, optionally of one specialty (by slug) or matching `q` (name, specialty).
 
     Runs a fixed number of queries however many doctors there are: doctors, specialties,
-    photos and their renditions.
+    photos, their renditions and active visit types.
     """
     image_model = get_image_model()
     qs = (
@@ -30,6 +30,11 @@ def doctor_list(*, specialty: str | None = None, q: str | None = None) -> QueryS
             Prefetch(
                 "photo",
                 queryset=image_model.objects.prefetch_renditions(PORTRAIT_FILTER, THUMBNAIL_FILTER),
+            ),
+            Prefetch(
+                "visit_types",
+                queryset=VisitType.objects.filter(is_active=True),
+                to_attr="active_visit_types",
             ),
         )
         .order_by("name")

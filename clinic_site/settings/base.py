@@ -176,6 +176,9 @@ AXES_LOCKOUT_CALLABLE = "clinic_site.accounts.views.lockout_response"
 AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password", "code"]
 
+# Video visits: each gets a unique room under this address (any service that makes rooms on demand).
+CLINIC_MEETING_BASE_URL = env("CLINIC_MEETING_BASE_URL", default="https://meet.jit.si/")
+
 # E-mail verification codes.
 CLINIC_VERIFICATION_CODE_TTL = timedelta(minutes=15)
 CLINIC_VERIFICATION_MAX_ATTEMPTS = 5

@@ -26,8 +26,6 @@ class DoctorSerializer(serializers.ModelSerializer):
     languages = serializers.ListField(
         child=serializers.CharField(), source="language_list", read_only=True
     )
-    visit_types = serializers.SerializerMethodField()
-    next_available = serializers.SerializerMethodField()
 
     class Meta:
         model = Doctor
@@ -40,8 +38,6 @@ class DoctorSerializer(serializers.ModelSerializer):
             "biography",
             "languages",
             "accepting_new_patients",
-            "visit_types",
-            "next_available",
         ]
 
     @extend_schema_field(serializers.URLField(allow_null=True))
@@ -51,15 +47,6 @@ class DoctorSerializer(serializers.ModelSerializer):
         url = doctor.photo.get_rendition(PORTRAIT_FILTER).url
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request else url
-
-    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
-    def get_visit_types(self, doctor: Doctor) -> list:
-        # Visit types arrive with the scheduling engine; until then a doctor offers none.
-        return []
-
-    @extend_schema_field(serializers.DateTimeField(allow_null=True))
-    def get_next_available(self, doctor: Doctor):
-        return None
 
 
 class DoctorDetailSerializer(DoctorSerializer):
@@ -82,4 +69,63 @@ class DoctorDetailSerializer(DoctorSerializer):
         data = super().to_representation(instance)
         if data.get("payout") is None:
             data.pop("payout", None)
+        return data
+
+
+class WeeklyWindowSerializer(serializers.Serializer):
+    weekday = serializers.IntegerField(min_value=0, max_value=6)
+    start = serializers.TimeField(format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"])
+    end = serializers.TimeField(format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"])
+
+    def validate(self, attrs):
+        if attrs["end"] <= attrs["start"]:
+            raise serializers.ValidationError({"end": ["The window ends before it starts."]})
+        return attrs
+
+
+class ScheduleExceptionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    kind = serializers.ChoiceField(choices=["day_off", "extra_hours"])
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+    date = serializers.DateField(required=False, write_only=True)
+    start = serializers.TimeField(
+        required=False, allow_null=True, format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"]
+    )
+    end = serializers.TimeField(
+        required=False, allow_null=True, format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"]
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+
+    def validate(self, attrs):
+        date = attrs.pop("date", None)
+        if attrs["kind"] == "extra_hours":
+            date = date or attrs.get("date_from")
+            if date is None:
+                raise serializers.ValidationError({"date": ["Give the date of the extra hours."]})
+            attrs["date_from"] = date
+            attrs.pop("date_to", None)
+        else:
+            if "date_from" not in attrs:
+                raise serializers.ValidationError({"date_from": ["Give the first day off."]})
+            if attrs.get("start") or attrs.get("end"):
+                raise serializers.ValidationError(
+                    {"start": ["A day off has no hours; use extra_hours for working hours."]}
+                )
+        return attrs
+
+    def to_representation(self, instance):
+        data = {
+            "id": instance.pk,
+            "kind": instance.kind,
+            "date_from": instance.date_from.isoformat(),
+            "date_to": instance.date_to.isoformat(),
+            "reason": instance.reason,
+        }
+        if instance.kind == "extra_hours":
+            data.update(
+                date=instance.date_from.isoformat(),
+                start=instance.start.strftime("%H:%M"),
+                end=instance.end.strftime("%H:%M"),
+            )
         return data

@@ -4,6 +4,19 @@ from . import views
 
 urlpatterns = [
     path("specialties/", views.SpecialtyListView.as_view(), name="api-specialties"),
-    path("doctors/", views.DoctorListView.as_view(), name="api-doctors"),
-    path("doctors/<int:pk>/", views.DoctorDetailView.as_view(), name="api-doctor-detail"),
+    path(
+        "doctors/<int:pk>/weekly-schedule/",
+        views.WeeklyScheduleView.as_view(),
+        name="api-weekly-schedule",
+    ),
+    path(
+        "doctors/<int:pk>/exceptions/",
+        views.ScheduleExceptionListView.as_view(),
+        name="api-schedule-exceptions",
+    ),
+    path(
+        "doctors/<int:pk>/exceptions/<int:exception_id>/",
+        views.ScheduleExceptionDetailView.as_view(),
+        name="api-schedule-exception-detail",
+    ),
 ]

@@ -1,13 +1,29 @@
-"""Public reads: specialties and doctors."""
+"""Doctors' own data: specialties (public) and schedules (the doctor and the front desk).
+
+The doctor list, doctor detail and slots live in `booking.api`, because they include
+availability, which depends on appointments.
+"""
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, permissions
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, permissions, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from .. import selectors
-from .serializers import DoctorDetailSerializer, DoctorSerializer, SpecialtySerializer
+from clinic_site.api import WriteThrottle
+from clinic_site.exceptions import Forbidden
+
+from .. import selectors, services
+from ..models import Doctor, ScheduleException
+from ..permissions import can_manage_schedule
+from .serializers import (
+    ScheduleExceptionSerializer,
+    SpecialtySerializer,
+    WeeklyWindowSerializer,
+)
 
 
 class SpecialtyListView(generics.ListAPIView):
@@ -19,27 +35,69 @@ class SpecialtyListView(generics.ListAPIView):
         return selectors.specialty_list()
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("specialty", OpenApiTypes.STR, description="specialty slug"),
-        OpenApiParameter("q", OpenApiTypes.STR, description="name or specialty contains"),
-    ]
-)
-class DoctorListView(generics.ListAPIView):
-    permission_classes = [permissions.AllowAny]
-    serializer_class = DoctorSerializer
-    filter_backends = []
+def _doctor_for_schedule(request, pk) -> Doctor:
+    doctor = get_object_or_404(Doctor, pk=pk, is_active=True)
+    if not can_manage_schedule(request.user, doctor):
+        raise Forbidden("Only the doctor and the front desk manage this schedule.")
+    return doctor
 
-    def get_queryset(self):
-        return selectors.doctor_list(
-            specialty=self.request.query_params.get("specialty") or None,
-            q=self.request.query_params.get("q") or None,
+
+class WeeklyScheduleView(APIView):
+    throttle_classes = [WriteThrottle]
+    throttle_scope = "writes"
+
+    @extend_schema(responses=WeeklyWindowSerializer(many=True))
+    def get(self, request, pk: int):
+        doctor = _doctor_for_schedule(request, pk)
+        return Response(WeeklyWindowSerializer(doctor.weekly_windows.all(), many=True).data)
+
+    @extend_schema(
+        request=WeeklyWindowSerializer(many=True), responses=WeeklyWindowSerializer(many=True)
+    )
+    def put(self, request, pk: int):
+        doctor = _doctor_for_schedule(request, pk)
+        serializer = WeeklyWindowSerializer(data=request.data, many=True)
+        serializer.is_valid(raise_exception=True)
+        windows = services.weekly_schedule_replace(
+            doctor=doctor,
+            windows=[(w["weekday"], w["start"], w["end"]) for w in serializer.validated_data],
+            actor=request.user,
+        )
+        return Response(WeeklyWindowSerializer(windows, many=True).data)
+
+
+class ScheduleExceptionListView(APIView):
+    throttle_classes = [WriteThrottle]
+    throttle_scope = "writes"
+
+    @extend_schema(responses=ScheduleExceptionSerializer(many=True))
+    def get(self, request, pk: int):
+        doctor = _doctor_for_schedule(request, pk)
+        return Response(
+            ScheduleExceptionSerializer(doctor.schedule_exceptions.all(), many=True).data
         )
 
+    @extend_schema(
+        request=ScheduleExceptionSerializer, responses={201: ScheduleExceptionSerializer}
+    )
+    def post(self, request, pk: int):
+        doctor = _doctor_for_schedule(request, pk)
+        serializer = ScheduleExceptionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        exception = services.schedule_exception_add(
+            doctor=doctor, actor=request.user, **serializer.validated_data
+        )
+        return Response(ScheduleExceptionSerializer(exception).data, status=status.HTTP_201_CREATED)
 
-class DoctorDetailView(generics.RetrieveAPIView):
-    permission_classes = [permissions.AllowAny]
-    serializer_class = DoctorDetailSerializer
 
-    def get_queryset(self):
-        return selectors.doctor_list()
+class ScheduleExceptionDetailView(APIView):
+    throttle_classes = [WriteThrottle]
+    throttle_scope = "writes"
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk: int, exception_id: int):
+        doctor = _doctor_for_schedule(request, pk)
+        exception = get_object_or_404(ScheduleException, pk=exception_id, doctor=doctor)
+        with transaction.atomic():
+            exception.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)

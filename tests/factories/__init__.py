@@ -1,4 +1,5 @@
 from .accounts import PatientFactory, StaffFactory, UserFactory, make_user
+from .booking import VisitTypeFactory, at, book, bookable_doctor, give_week
 from .doctors import DoctorFactory, ImageFactory, SpecialtyFactory
 from .pages import build_site
 
@@ -9,6 +10,11 @@ __all__ = [
     "SpecialtyFactory",
     "StaffFactory",
     "UserFactory",
+    "VisitTypeFactory",
+    "at",
+    "book",
+    "bookable_doctor",
     "build_site",
+    "give_week",
     "make_user",
 ]

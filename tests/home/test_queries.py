@@ -1,10 +1,13 @@
 """The doctors directory and the doctors API run a fixed number of queries, however many
 doctors there are."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from doctors.models import VisitType, WeeklyWindow
 from home.services import doctor_page_ensure
 from tests.factories import DoctorFactory, SpecialtyFactory, build_site
 
@@ -12,13 +15,20 @@ pytestmark = pytest.mark.django_db
 
 # Pinned: a change here is a deliberate decision, not an accident.
 DIRECTORY_QUERIES = 17
-# count, doctors, specialties, photos, renditions
-DOCTORS_API_QUERIES = 5
+# count, doctors, specialties, photos, renditions, visit types, then the availability of the whole
+# page: policies, weekly windows, exceptions, busy ranges
+DOCTORS_API_QUERIES = 10
 
 
 def _add_doctors(n, specialties):
     for i in range(n):
         doctor = DoctorFactory(specialties=[specialties[i % len(specialties)]])
+        VisitType.objects.create(doctor=doctor, name="Consultation", duration_minutes=30, price=40)
+        VisitType.objects.create(doctor=doctor, name="Follow-up", duration_minutes=15, price=25)
+        for weekday in range(5):
+            WeeklyWindow.objects.create(
+                doctor=doctor, weekday=weekday, start=dt.time(9), end=dt.time(12)
+            )
         doctor_page_ensure(doctor=doctor)
 
 
@@ -49,4 +59,6 @@ def test_doctors_api_query_count_is_constant_as_doctors_grow(client):
     _add_doctors(15, specialties)
     many, response = _count(client, "/api/v1/doctors/")
     assert few == many == DOCTORS_API_QUERIES
-    assert response.json()["count"] == 17
+    body = response.json()
+    assert body["count"] == 17
+    assert all(d["next_available"] and len(d["visit_types"]) == 2 for d in body["results"])

@@ -1,0 +1,283 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from clinic_site.accounts.roles import Role
+from doctors.api.serializers import DoctorDetailSerializer, DoctorSerializer
+
+from ..models import Appointment, Status
+from ..permissions import allowed_actions, role_of
+from ..services import meeting_url
+
+ACTION_CHOICES = ["confirm", "decline", "cancel", "reschedule", "check_in", "no_show", "complete"]
+
+
+class VisitTypeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    duration_minutes = serializers.IntegerField()
+    mode = serializers.CharField()
+    price = serializers.DecimalField(max_digits=8, decimal_places=2)
+
+
+class _AvailabilityMixin(serializers.Serializer):
+    """Visit types (prefetched) and the next offered start (computed for the whole page)."""
+
+    def get_visit_types(self, doctor) -> list:
+        return VisitTypeSerializer(doctor.active_visit_types, many=True).data
+
+    def get_next_available(self, doctor):
+        starts = [
+            self.context.get("next_available", {}).get(vt.pk) for vt in doctor.active_visit_types
+        ]
+        starts = [s for s in starts if s is not None]
+        return serializers.DateTimeField().to_representation(min(starts)) if starts else None
+
+
+class DoctorWithAvailabilitySerializer(_AvailabilityMixin, DoctorSerializer):
+    visit_types = serializers.SerializerMethodField()
+    next_available = serializers.SerializerMethodField()
+
+    class Meta(DoctorSerializer.Meta):
+        fields = DoctorSerializer.Meta.fields + ["visit_types", "next_available"]
+
+    @extend_schema_field(VisitTypeSerializer(many=True))
+    def get_visit_types(self, doctor) -> list:
+        return super().get_visit_types(doctor)
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_next_available(self, doctor):
+        return super().get_next_available(doctor)
+
+
+class DoctorDetailWithAvailabilitySerializer(_AvailabilityMixin, DoctorDetailSerializer):
+    visit_types = serializers.SerializerMethodField()
+    next_available = serializers.SerializerMethodField()
+
+    class Meta(DoctorDetailSerializer.Meta):
+        fields = DoctorDetailSerializer.Meta.fields + ["visit_types", "next_available"]
+
+    @extend_schema_field(VisitTypeSerializer(many=True))
+    def get_visit_types(self, doctor) -> list:
+        return super().get_visit_types(doctor)
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_next_available(self, doctor):
+        return super().get_next_available(doctor)
+
+
+class SlotSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    visit_type = serializers.IntegerField()
+
+
+class SlotQuerySerializer(serializers.Serializer):
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+    visit_type = serializers.IntegerField(required=False, min_value=1)
+
+    MAX_DAYS = 62
+
+    def validate(self, attrs):
+        date_from, date_to = attrs.get("date_from"), attrs.get("date_to")
+        if date_from and date_to:
+            if date_to < date_from:
+                raise serializers.ValidationError({"date_to": ["date_to is before date_from."]})
+            if (date_to - date_from).days + 1 > self.MAX_DAYS:
+                raise serializers.ValidationError(
+                    {"date_to": [f"Ask for at most {self.MAX_DAYS} days at a time."]}
+                )
+        return attrs
+
+
+class _Ref(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class AppointmentSerializer(serializers.Serializer):
+    """The appointment representation of api-v1.md (plus a few added fields)."""
+
+    def to_representation(self, appointment: Appointment) -> dict:
+        request = self.context["request"]
+        now: datetime = self.context["now"]
+        policies = self.context["policies"]
+        user = request.user
+        dt = serializers.DateTimeField()
+        visit_type = appointment.visit_type
+        waiting = None
+        if appointment.status == Status.CHECKED_IN and appointment.checked_in_at:
+            waiting = max(0, int((now - appointment.checked_in_at).total_seconds() // 60))
+        show_meeting = role_of(user) == Role.ADMIN or user.pk in (
+            appointment.patient_id,
+            appointment.doctor.user_id,
+        )
+        return {
+            "id": appointment.reference,
+            "doctor": {"id": appointment.doctor_id, "name": appointment.doctor.name},
+            "patient": {"id": appointment.patient_id, "name": appointment.patient.full_name},
+            "visit_type": {
+                "id": visit_type.pk,
+                "name": visit_type.name,
+                "duration_minutes": visit_type.duration_minutes,
+                "mode": visit_type.mode,
+            },
+            "start": dt.to_representation(appointment.start),
+            "end": dt.to_representation(appointment.end),
+            "status": appointment.status,
+            "reason": appointment.reason,
+            "created_at": dt.to_representation(appointment.created_at),
+            "checked_in_at": dt.to_representation(appointment.checked_in_at)
+            if appointment.checked_in_at
+            else None,
+            "waiting_minutes": waiting,
+            "meeting_url": meeting_url(appointment) if show_meeting else None,
+            "payment_status": appointment.payment_status,
+            "price": str(appointment.price),
+            "hold_expires_at": dt.to_representation(appointment.hold_expires_at)
+            if appointment.status == Status.HELD
+            else None,
+            "reschedule_count": appointment.reschedule_count,
+            "walk_in": appointment.walk_in,
+            "queue_position": appointment.queue_position
+            if appointment.status == Status.CHECKED_IN
+            else None,
+            "cancellation_reason": appointment.cancellation_reason or None,
+            "allowed_actions": allowed_actions(user, appointment, now=now, policies=policies),
+        }
+
+
+class _AppointmentVisitType(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    duration_minutes = serializers.IntegerField()
+    mode = serializers.CharField()
+
+
+class AppointmentSchema(serializers.Serializer):
+    """The documented shape of AppointmentSerializer (drf-spectacular reads it)."""
+
+    id = serializers.CharField()
+    doctor = _Ref()
+    patient = _Ref()
+    visit_type = _AppointmentVisitType()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=Status.values)
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    checked_in_at = serializers.DateTimeField(allow_null=True)
+    waiting_minutes = serializers.IntegerField(allow_null=True)
+    meeting_url = serializers.URLField(allow_null=True)
+    payment_status = serializers.CharField()
+    price = serializers.DecimalField(max_digits=8, decimal_places=2)
+    hold_expires_at = serializers.DateTimeField(allow_null=True)
+    reschedule_count = serializers.IntegerField()
+    walk_in = serializers.BooleanField()
+    queue_position = serializers.IntegerField(allow_null=True)
+    cancellation_reason = serializers.CharField(allow_null=True)
+    allowed_actions = serializers.ListField(child=serializers.ChoiceField(ACTION_CHOICES))
+
+
+class AppointmentListQuerySerializer(serializers.Serializer):
+    status = serializers.CharField(required=False, max_length=200)
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+    doctor = serializers.IntegerField(required=False, min_value=1)
+    patient = serializers.IntegerField(required=False, min_value=1)
+    q = serializers.CharField(required=False, max_length=100, allow_blank=True)
+
+    def validate_status(self, value):
+        statuses = [s.strip().upper() for s in value.split(",") if s.strip()]
+        unknown = sorted(set(statuses) - set(Status.values))
+        if unknown:
+            raise serializers.ValidationError(f"Unknown status: {', '.join(unknown)}.")
+        return ",".join(statuses)
+
+
+class AppointmentCreateSerializer(serializers.Serializer):
+    doctor = serializers.IntegerField(min_value=1)
+    visit_type = serializers.IntegerField(min_value=1)
+    start = serializers.DateTimeField()
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    patient = serializers.IntegerField(required=False, min_value=1)
+    walk_in = serializers.BooleanField(required=False, default=False)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class RescheduleSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    visit_type = serializers.IntegerField(required=False, min_value=1)
+
+
+class NoShowSerializer(serializers.Serializer):
+    excused = serializers.BooleanField(required=False, default=False)
+
+
+class HistorySerializer(serializers.Serializer):
+    def to_representation(self, appointment: Appointment) -> dict:
+        dt = serializers.DateTimeField()
+        return {
+            "reschedules": [
+                {
+                    "old_start": dt.to_representation(r.old_start),
+                    "new_start": dt.to_representation(r.new_start),
+                    "changed_by": _person(r.changed_by),
+                    "reason": r.reason,
+                    "changed_at": dt.to_representation(r.changed_at),
+                }
+                for r in appointment.reschedules.all()
+            ],
+            "transitions": [
+                {
+                    "from": t.from_status or None,
+                    "to": t.to_status,
+                    "by": _person(t.by),
+                    "at": dt.to_representation(t.at),
+                    "reason": t.reason,
+                    "details": t.details,
+                }
+                for t in appointment.transitions.all()
+            ],
+        }
+
+
+def _person(user) -> dict | None:
+    if user is None:
+        return None
+    return {"id": user.pk, "name": user.full_name}
+
+
+class QueueEntrySerializer(serializers.Serializer):
+    def to_representation(self, appointment: Appointment) -> dict:
+        now = self.context["now"]
+        return {
+            "position": appointment.queue_position,
+            "appointment": appointment.reference,
+            "patient": {"id": appointment.patient_id, "name": appointment.patient.full_name},
+            "visit_type": appointment.visit_type.name,
+            "start": serializers.DateTimeField().to_representation(appointment.start),
+            "checked_in_at": serializers.DateTimeField().to_representation(
+                appointment.checked_in_at
+            ),
+            "waiting_minutes": max(0, int((now - appointment.checked_in_at).total_seconds() // 60)),
+        }
+
+
+class QueueQuerySerializer(serializers.Serializer):
+    doctor = serializers.IntegerField(required=False, min_value=1)
+    date = serializers.DateField(required=False)
+
+
+class QueueReorderSerializer(serializers.Serializer):
+    doctor = serializers.IntegerField(min_value=1)
+    date = serializers.DateField()
+    order = serializers.ListField(child=serializers.CharField(max_length=12), allow_empty=True)

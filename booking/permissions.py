@@ -1,0 +1,95 @@
+"""Who may do what with appointments, schedules and the queue (permissions.md).
+
+What a user may not see is a 404, exactly like what does not exist.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import Http404
+
+from clinic_site.accounts.models import User
+from clinic_site.accounts.roles import Role
+from clinic_site.policies import Policies, clinic_tz
+from doctors.models import Doctor
+
+from . import rules
+from .models import Appointment
+from .selectors import appointments_visible_to
+
+FRONT_DESK = (Role.RECEPTIONIST, Role.ADMIN)
+
+
+def role_of(user) -> Role | None:
+    return user.role if getattr(user, "is_authenticated", False) else None
+
+
+def is_front_desk(user) -> bool:
+    return role_of(user) in FRONT_DESK
+
+
+def is_doctor_of(user, doctor: Doctor) -> bool:
+    return role_of(user) == Role.DOCTOR and doctor.user_id is not None and doctor.user_id == user.pk
+
+
+def can_list_appointments(user) -> bool:
+    return role_of(user) in (Role.PATIENT, Role.DOCTOR, Role.RECEPTIONIST, Role.ADMIN)
+
+
+def can_search_patients(user) -> bool:
+    """Filtering by patient and searching by name or reference: staff (doctors: own patients)."""
+    return role_of(user) in (Role.DOCTOR, Role.RECEPTIONIST, Role.ADMIN)
+
+
+def can_book_for_others(user) -> bool:
+    return is_front_desk(user)
+
+
+def can_view_queue(user, doctor: Doctor) -> bool:
+    return is_front_desk(user) or is_doctor_of(user, doctor)
+
+
+def can_reorder_queue(user) -> bool:
+    return is_front_desk(user)
+
+
+def appointment_get_for_user(user, reference: str) -> Appointment:
+    """The appointment `reference` if `user` may see it, else Http404."""
+    try:
+        return appointments_visible_to(user).get(reference=str(reference).upper())
+    except Appointment.DoesNotExist:
+        raise Http404("No such appointment.") from None
+
+
+def action_context(
+    user: User, appointment: Appointment, *, now: datetime, policies: Policies
+) -> rules.ActionContext:
+    tz = clinic_tz()
+    try:
+        record = appointment.record
+    except ObjectDoesNotExist:  # no consultation record yet
+        record = None
+    role = role_of(user)
+    return rules.ActionContext(
+        role=role.value if role else None,
+        is_the_patient=appointment.patient_id == user.pk,
+        is_the_doctor=appointment.doctor.user_id is not None
+        and appointment.doctor.user_id == user.pk,
+        status=appointment.status,
+        start=appointment.start,
+        end=appointment.end,
+        now=now,
+        local_date=appointment.start.astimezone(tz).date(),
+        today=now.astimezone(tz).date(),
+        cancellation_cutoff=policies.cancellation_cutoff,
+        reschedule_cutoff=policies.reschedule_cutoff,
+        reschedule_count=appointment.reschedule_count,
+        max_reschedules=policies.max_reschedules,
+        record_finalised=bool(record is not None and record.finalised_at is not None),
+    )
+
+
+def allowed_actions(user, appointment: Appointment, *, now: datetime, policies: Policies):
+    return rules.allowed_actions(action_context(user, appointment, now=now, policies=policies))

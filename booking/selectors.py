@@ -1,0 +1,261 @@
+"""Reads: offered slots (the slot engine fed from the database), appointment lists, the queue.
+
+`slot_search` loads everything one doctor's slots depend on for a whole date range in a fixed
+number of queries (policies, visit type with doctor, weekly windows, exceptions, busy ranges) and
+hands it to the pure rules of `doctors.rules`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from clinic_site.accounts.models import User
+from clinic_site.accounts.roles import Role
+from clinic_site.policies import Policies, clinic_tz, get_policies
+from doctors import rules
+from doctors.models import Doctor, ScheduleException, VisitType, WeeklyWindow
+
+from .models import ACTIVE_CONDITION, Appointment, Status
+
+
+def effective_buffers(doctor: Doctor, policies: Policies) -> tuple[timedelta, timedelta]:
+    before = doctor.buffer_before_minutes
+    after = doctor.buffer_after_minutes
+    return (
+        timedelta(minutes=policies.buffer_before_minutes if before is None else before),
+        timedelta(minutes=policies.buffer_after_minutes if after is None else after),
+    )
+
+
+def confirmation_required(doctor: Doctor, policies: Policies) -> bool:
+    if doctor.confirmation_required is not None:
+        return doctor.confirmation_required
+    return policies.confirmation_required
+
+
+def slot_rules(
+    visit_type: VisitType, policies: Policies, *, front_desk: bool = False
+) -> rules.SlotRules:
+    """The slot rules of one visit type. The front desk still books a doctor whose online
+    booking is closed (`accepting_bookings` off); nobody books an inactive doctor or visit type."""
+    doctor = visit_type.doctor
+    before, after = effective_buffers(doctor, policies)
+    return rules.SlotRules(
+        duration=timedelta(minutes=visit_type.duration_minutes),
+        buffer_before=before,
+        buffer_after=after,
+        minimum_notice=policies.minimum_notice,
+        horizon_days=policies.booking_horizon_days,
+        bookable=doctor.is_active
+        and visit_type.is_active
+        and (front_desk or doctor.accepting_bookings),
+    )
+
+
+def _day_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
+    """Absolute bounds that contain every blocked range touching these local dates."""
+    tz = clinic_tz()
+    lower = datetime.combine(date_from - timedelta(days=1), time.min, tzinfo=tz)
+    upper = datetime.combine(date_to + timedelta(days=2), time.min, tzinfo=tz)
+    return lower, upper
+
+
+def busy_ranges_query(
+    doctor_ids: Iterable[int],
+    lower: datetime,
+    upper: datetime,
+    *,
+    now: datetime,
+    exclude_appointment: int | None = None,
+    for_patient: int | None = None,
+) -> QuerySet:
+    """Blocked ranges of active appointments and live holds of these doctors in [lower, upper).
+
+    Expired holds are free; a patient's own live hold does not block that patient; an
+    appointment being rescheduled does not block its own new time.
+    """
+    qs = Appointment.objects.filter(
+        ACTIVE_CONDITION,
+        doctor_id__in=list(doctor_ids),
+        blocked_end__gt=lower,
+        blocked_start__lt=upper,
+    ).exclude(status=Status.HELD, hold_expires_at__lte=now)
+    if for_patient is not None:
+        qs = qs.exclude(status=Status.HELD, patient_id=for_patient)
+    if exclude_appointment is not None:
+        qs = qs.exclude(pk=exclude_appointment)
+    return qs.values_list("doctor_id", "blocked_start", "blocked_end")
+
+
+def _schedules(doctor_ids: Sequence[int], date_from: date, date_to: date):
+    weekly: dict[int, dict[int, list[rules.Window]]] = defaultdict(lambda: defaultdict(list))
+    for doctor_id, weekday, start, end in WeeklyWindow.objects.filter(
+        doctor_id__in=doctor_ids
+    ).values_list("doctor_id", "weekday", "start", "end"):
+        weekly[doctor_id][weekday].append((start, end))
+    changes: dict[int, list[rules.ScheduleChange]] = defaultdict(list)
+    for row in ScheduleException.objects.filter(
+        doctor_id__in=doctor_ids, date_to__gte=date_from, date_from__lte=date_to
+    ).values_list("doctor_id", "kind", "date_from", "date_to", "start", "end"):
+        changes[row[0]].append(rules.ScheduleChange(*row[1:]))
+    return weekly, changes
+
+
+def slot_search(
+    *,
+    visit_type: VisitType,
+    date_from: date,
+    date_to: date,
+    now: datetime | None = None,
+    policies: Policies | None = None,
+    exclude_appointment: int | None = None,
+    for_patient: int | None = None,
+    earliest: datetime | None = None,
+    front_desk: bool = False,
+) -> list[rules.Slot]:
+    """Offered slots of one doctor and visit type (`visit_type.doctor` must be loaded)."""
+    now = now or timezone.now()
+    policies = policies or get_policies()
+    doctor_id = visit_type.doctor_id
+    weekly, changes = _schedules([doctor_id], date_from, date_to)
+    lower, upper = _day_bounds(date_from, date_to)
+    busy = rules.BusyRanges(
+        (start, end)
+        for _, start, end in busy_ranges_query(
+            [doctor_id],
+            lower,
+            upper,
+            now=now,
+            exclude_appointment=exclude_appointment,
+            for_patient=for_patient,
+        )
+    )
+    return rules.offered_slots(
+        date_from=date_from,
+        date_to=date_to,
+        tz=clinic_tz(),
+        now=now,
+        weekly=weekly[doctor_id],
+        changes=changes[doctor_id],
+        busy=busy,
+        rules=slot_rules(visit_type, policies, front_desk=front_desk),
+        earliest=earliest,
+    )
+
+
+def next_available(
+    visit_types: Sequence[VisitType],
+    *,
+    now: datetime | None = None,
+    policies: Policies | None = None,
+) -> dict[int, datetime | None]:
+    """The first offered start of each visit type (keyed by visit type id), within the horizon.
+
+    Three queries for all of them together: windows, exceptions, busy ranges.
+    """
+    if not visit_types:
+        return {}
+    now = now or timezone.now()
+    policies = policies or get_policies()
+    tz = clinic_tz()
+    today = now.astimezone(tz).date()
+    last = today + timedelta(days=policies.booking_horizon_days)
+    doctor_ids = sorted({vt.doctor_id for vt in visit_types})
+    weekly, changes = _schedules(doctor_ids, today, last)
+    lower, upper = _day_bounds(today, last)
+    busy_by_doctor: dict[int, list[rules.Range]] = defaultdict(list)
+    for doctor_id, start, end in busy_ranges_query(doctor_ids, lower, upper, now=now):
+        busy_by_doctor[doctor_id].append((start, end))
+    found: dict[int, datetime | None] = {}
+    for visit_type in visit_types:
+        doctor_id = visit_type.doctor_id
+        busy = rules.BusyRanges(busy_by_doctor[doctor_id])
+        slot_rule = slot_rules(visit_type, policies)
+        found[visit_type.pk] = None
+        # Week by week, so the usual case (a slot this week) looks at a few days only.
+        week_start = today
+        while week_start <= last and found[visit_type.pk] is None:
+            week_end = min(week_start + timedelta(days=6), last)
+            slots = rules.offered_slots(
+                date_from=week_start,
+                date_to=week_end,
+                tz=tz,
+                now=now,
+                weekly=weekly[doctor_id],
+                changes=changes[doctor_id],
+                busy=busy,
+                rules=slot_rule,
+            )
+            if slots:
+                found[visit_type.pk] = slots[0].start
+            week_start = week_end + timedelta(days=1)
+    return found
+
+
+# --- Appointments -----------------------------------------------------------------------------
+
+
+def appointment_queryset() -> QuerySet[Appointment]:
+    return Appointment.objects.select_related("doctor", "patient", "visit_type", "record").exclude(
+        status=Status.RELEASED
+    )
+
+
+def appointments_visible_to(user: User) -> QuerySet[Appointment]:
+    """Patients see their own, doctors theirs, receptionists and administrators all."""
+    qs = appointment_queryset()
+    role = user.role if user.is_authenticated else None
+    if role in (Role.RECEPTIONIST, Role.ADMIN):
+        return qs
+    if role == Role.DOCTOR:
+        return qs.filter(doctor__user=user)
+    if role == Role.PATIENT:
+        return qs.filter(patient=user)
+    return qs.none()
+
+
+def local_day_range(day: date) -> tuple[datetime, datetime]:
+    tz = clinic_tz()
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+
+
+def filter_appointments(
+    qs: QuerySet[Appointment],
+    *,
+    status: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    doctor: int | None = None,
+    patient: int | None = None,
+    q: str | None = None,
+) -> QuerySet[Appointment]:
+    if status:
+        qs = qs.filter(status__in=[s.strip().upper() for s in status.split(",") if s.strip()])
+    if date_from:
+        qs = qs.filter(start__gte=local_day_range(date_from)[0])
+    if date_to:
+        qs = qs.filter(start__lt=local_day_range(date_to)[1])
+    if doctor:
+        qs = qs.filter(doctor_id=doctor)
+    if patient:
+        qs = qs.filter(patient_id=patient)
+    if q:
+        q = q.strip()
+        qs = qs.filter(Q(reference__iexact=q) | Q(patient__full_name__icontains=q))
+    return qs
+
+
+def queue_for(doctor: Doctor, day: date) -> QuerySet[Appointment]:
+    """Today's queue of a doctor: checked-in appointments of that local date, in queue order."""
+    start, end = local_day_range(day)
+    return (
+        appointment_queryset()
+        .filter(doctor=doctor, status=Status.CHECKED_IN, start__gte=start, start__lt=end)
+        .order_by("queue_position", "checked_in_at", "pk")
+    )

@@ -1,0 +1,720 @@
+"""Booking writes. Each service is one transaction that locks what it contends for in a fixed
+order — the doctor row, then the patient row, then the appointment — re-checks the rules inside
+the lock, writes its transition or reschedule row and queues side effects on commit.
+
+The database constraints (exclusion constraints on PostgreSQL, a conditional unique constraint
+everywhere) are the last line of defence; a violation surfaces as the same 409 a rule gives.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from clinic_site.accounts.exceptions import EmailNotVerified
+from clinic_site.accounts.models import User
+from clinic_site.accounts.roles import Role
+from clinic_site.exceptions import Forbidden
+from clinic_site.policies import Policies, clinic_tz, get_policies
+from doctors import rules as slot_rules_module
+from doctors.models import Doctor, VisitMode, VisitType
+
+from . import rules
+from .exceptions import HoldExpired, PatientOverlap, SlotUnavailable
+from .models import (
+    ACTIVE_CONDITION,
+    Appointment,
+    HoldKind,
+    PaymentStatus,
+    Reschedule,
+    Status,
+    Transition,
+)
+from .permissions import action_context, can_book_for_others, can_reorder_queue, role_of
+from .selectors import confirmation_required, effective_buffers, local_day_range, slot_search
+
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U
+REFERENCE_LENGTH = 8
+ALTERNATIVES_DAYS = 14
+
+
+def new_reference() -> str:
+    """A short, unguessable public reference such as "K7Q2M9XD" (30^8 ≈ 6.6·10^11)."""
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+# --- Database errors --------------------------------------------------------------------------
+
+_SLOT_CONSTRAINTS = ("booking_appt_doctor_no_overlap", "booking_appt_doctor_start_unique")
+_PATIENT_CONSTRAINTS = ("booking_appt_patient_no_overlap",)
+_RETRYABLE_SQLSTATES = ("40P01", "40001")  # deadlock, serialisation failure
+
+
+def _constraint_name(exc: Exception) -> str:
+    cause = exc.__cause__
+    diag = getattr(cause, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    if name:
+        return name
+    message = str(exc)
+    if "booking_appointment.doctor_id, booking_appointment.start" in message:
+        return "booking_appt_doctor_start_unique"
+    if "booking_appointment.reference" in message:
+        return "booking_appointment_reference_key"
+    return message
+
+
+def translate_database_error(exc: Exception):
+    """A domain error for a database error that means "a booking rule refused this", else None.
+
+    Registered with the API's exception handler, so even a write that slipped past a service's
+    checks answers 409, never 500.
+    """
+    if isinstance(exc, IntegrityError):
+        name = _constraint_name(exc)
+        if any(c in name for c in _SLOT_CONSTRAINTS):
+            return SlotUnavailable()
+        if any(c in name for c in _PATIENT_CONSTRAINTS):
+            return PatientOverlap()
+    if isinstance(exc, OperationalError):
+        sqlstate = getattr(exc.__cause__, "sqlstate", None)
+        if sqlstate in _RETRYABLE_SQLSTATES:
+            return SlotUnavailable("That time was taken at the same moment; please choose again.")
+    return None
+
+
+# --- Locks and helpers ------------------------------------------------------------------------
+
+
+def _lock(doctor_id: int, patient_id: int) -> tuple[Doctor, User]:
+    """Doctor first, then patient: the one order every writer uses (no deadlocks)."""
+    doctor = Doctor.objects.select_for_update().get(pk=doctor_id)
+    patient = User.objects.select_for_update().get(pk=patient_id)
+    return doctor, patient
+
+
+def _release_expired_holds(*, doctor_id: int, patient_id: int, now: datetime) -> int:
+    """Expired holds block nothing: release them before anything overlapping is written."""
+    return _release(
+        Appointment.objects.filter(status=Status.HELD, hold_expires_at__lte=now).filter(
+            Q(doctor_id=doctor_id) | Q(patient_id=patient_id)
+        ),
+        now=now,
+    )
+
+
+def holds_release_expired(*, now: datetime | None = None) -> int:
+    """The periodic tidy-up (`manage.py release_expired_holds`): release every expired hold.
+
+    Nothing depends on it for correctness — the booking path already treats expired holds as
+    free — it keeps the table and the staff lists tidy. Doctor by doctor, taking the same doctor
+    lock the booking path takes, so it never races a booking for the same rows.
+    """
+    now = now or timezone.now()
+    released = 0
+    doctor_ids = (
+        Appointment.objects.filter(status=Status.HELD, hold_expires_at__lte=now)
+        .values_list("doctor_id", flat=True)
+        .distinct()
+    )
+    for doctor_id in sorted(set(doctor_ids)):
+        with transaction.atomic():
+            Doctor.objects.select_for_update().get(pk=doctor_id)
+            released += _release(
+                Appointment.objects.filter(
+                    status=Status.HELD, hold_expires_at__lte=now, doctor_id=doctor_id
+                ),
+                now=now,
+            )
+    return released
+
+
+def _release(expired_holds, *, now: datetime) -> int:
+    expired = list(expired_holds.select_for_update().values_list("pk", flat=True))
+    if not expired:
+        return 0
+    Appointment.objects.filter(pk__in=expired).update(
+        status=Status.RELEASED, payment_status=PaymentStatus.NOT_REQUIRED, updated_at=now
+    )
+    Transition.objects.bulk_create(
+        Transition(
+            appointment_id=pk,
+            from_status=Status.HELD,
+            to_status=Status.RELEASED,
+            at=now,
+            reason="The hold expired.",
+        )
+        for pk in expired
+    )
+    return len(expired)
+
+
+def _alternatives(visit_type: VisitType, start: datetime, now: datetime, policies: Policies):
+    tz = clinic_tz()
+    day = max(start, now).astimezone(tz).date()
+    slots = slot_search(
+        visit_type=visit_type,
+        date_from=day - timedelta(days=1),
+        date_to=day + timedelta(days=ALTERNATIVES_DAYS),
+        now=now,
+        policies=policies,
+    )
+    return [{"start": s.start, "end": s.end} for s in slot_rules_module.nearest_slots(slots, start)]
+
+
+def _slot_taken(visit_type, start, now, policies) -> SlotUnavailable:
+    return SlotUnavailable(
+        "That time is not available. Please choose another time.",
+        extra={"alternatives": _alternatives(visit_type, start, now, policies)},
+    )
+
+
+def _is_offered(
+    *,
+    visit_type: VisitType,
+    start: datetime,
+    now: datetime,
+    policies: Policies,
+    exclude_appointment: int | None = None,
+    for_patient: int | None = None,
+    earliest: datetime | None = None,
+    front_desk: bool = False,
+):
+    day = start.astimezone(clinic_tz()).date()
+    slots = slot_search(
+        visit_type=visit_type,
+        date_from=day,
+        date_to=day,
+        now=now,
+        policies=policies,
+        exclude_appointment=exclude_appointment,
+        for_patient=for_patient,
+        earliest=earliest,
+        front_desk=front_desk,
+    )
+    return next((slot for slot in slots if slot.start == start), None)
+
+
+def _patient_busy(patient_id: int, start: datetime, end: datetime, now: datetime, exclude=None):
+    qs = (
+        Appointment.objects.filter(ACTIVE_CONDITION, patient_id=patient_id)
+        .filter(start__lt=end, end__gt=start)
+        .exclude(status=Status.HELD, hold_expires_at__lte=now)
+    )
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    return qs.exists()
+
+
+def _record(appointment, *, from_status, to_status, by, at, reason="", details=None):
+    return Transition.objects.create(
+        appointment=appointment,
+        from_status=from_status or "",
+        to_status=to_status,
+        by=by,
+        at=at,
+        reason=reason,
+        details=details or {},
+    )
+
+
+def _meeting_token() -> str:
+    return "clinic-" + secrets.token_urlsafe(12).replace("_", "").replace("-", "")[:16]
+
+
+def meeting_url(appointment: Appointment) -> str | None:
+    if not appointment.meeting_token:
+        return None
+    return settings.CLINIC_MEETING_BASE_URL.rstrip("/") + "/" + appointment.meeting_token
+
+
+# --- Booking ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    patient: User
+    visit_type: VisitType
+    start: datetime
+    reason: str = ""
+    walk_in: bool = False
+
+
+def _authorise_booking(actor: User, patient: User, doctor: Doctor, walk_in: bool) -> bool:
+    """Return whether `actor` books as staff; raise if they may not book this at all."""
+    if can_book_for_others(actor):
+        if patient.role != Role.PATIENT:
+            raise ValidationError({"patient": ["Appointments are booked for patients."]})
+        return True
+    if role_of(actor) != Role.PATIENT or actor.pk != patient.pk:
+        raise Forbidden("Only patients (for themselves) and the front desk can book.")
+    if walk_in:
+        raise Forbidden("Walk-in bookings are made at the front desk.")
+    if not actor.email_verified:
+        raise EmailNotVerified()
+    if (
+        not doctor.accepting_new_patients
+        and not Appointment.objects.filter(
+            doctor=doctor, patient=patient, status=Status.COMPLETED
+        ).exists()
+    ):
+        raise Forbidden(
+            f"{doctor.name} is not taking new patients at the moment; the front desk can help."
+        )
+    return False
+
+
+def appointment_book(
+    *,
+    actor: User,
+    patient: User,
+    visit_type: VisitType,
+    start: datetime,
+    reason: str = "",
+    walk_in: bool = False,
+    now: datetime | None = None,
+) -> Appointment:
+    """Book `start` with `visit_type` for `patient` — only an offered slot, only once."""
+    now = now or timezone.now()
+    start = start.astimezone(clinic_tz())
+    doctor = visit_type.doctor
+    by_staff = _authorise_booking(actor, patient, doctor, walk_in)
+    policies = get_policies()
+    duration = timedelta(minutes=visit_type.duration_minutes)
+    end = start + duration
+
+    with transaction.atomic():
+        doctor, patient = _lock(doctor.pk, patient.pk)
+        visit_type.doctor = doctor
+        _release_expired_holds(doctor_id=doctor.pk, patient_id=patient.pk, now=now)
+        own_hold = Appointment.objects.filter(
+            status=Status.HELD,
+            patient=patient,
+            doctor=doctor,
+            start=start,
+            visit_type=visit_type,
+            hold_expires_at__gt=now,
+        ).first()
+
+        details: dict[str, Any] = {}
+        earliest = None
+        if walk_in:
+            today = now.astimezone(clinic_tz()).date()
+            if start.astimezone(clinic_tz()).date() != today:
+                raise _slot_taken(visit_type, start, now, policies)
+            earliest = now - duration  # a slot that has begun but not ended
+            details["walk_in"] = True
+        slot = _is_offered(
+            visit_type=visit_type,
+            start=start,
+            now=now,
+            policies=policies,
+            for_patient=patient.pk,
+            earliest=earliest,
+            front_desk=by_staff,
+        )
+        if slot is None:
+            raise _slot_taken(visit_type, start, now, policies)
+        if walk_in and start < now + policies.minimum_notice:
+            details["notice_bypassed"] = True
+        if _patient_busy(patient.pk, start, end, now, exclude=own_hold.pk if own_hold else None):
+            raise PatientOverlap()
+
+        if own_hold is not None:
+            return _convert_hold(
+                own_hold, actor=actor, by_staff=by_staff, now=now, policies=policies
+            )
+
+        before, after = effective_buffers(doctor, policies)
+        price = visit_type.price
+        if price == 0:
+            payment = PaymentStatus.NOT_REQUIRED
+        elif policies.payment_at_booking and not by_staff:
+            payment = PaymentStatus.PENDING
+        else:
+            payment = PaymentStatus.AT_DESK
+        if payment == PaymentStatus.PENDING:
+            status = Status.HELD
+        else:
+            status = rules.initial_status(
+                by_staff=by_staff, confirmation_required=confirmation_required(doctor, policies)
+            )
+        appointment = Appointment(
+            doctor=doctor,
+            patient=patient,
+            visit_type=visit_type,
+            start=start,
+            end=end,
+            buffer_before=before,
+            buffer_after=after,
+            blocked_start=start - before,
+            blocked_end=end + after,
+            status=status,
+            reason=reason.strip(),
+            price=price,
+            payment_status=payment,
+            walk_in=walk_in,
+            meeting_token=_meeting_token() if visit_type.mode == VisitMode.VIDEO else "",
+            created_by=actor,
+            created_at=now,
+            requested_at=now if status == Status.REQUESTED else None,
+            confirmed_at=now if status == Status.CONFIRMED else None,
+        )
+        if status == Status.HELD:
+            appointment.hold_kind = HoldKind.PAYMENT
+            appointment.hold_expires_at = now + timedelta(minutes=policies.payment_hold_minutes)
+        _insert(appointment)
+        _record(appointment, from_status="", to_status=status, by=actor, at=now, details=details)
+    return appointment
+
+
+def _insert(appointment: Appointment) -> None:
+    """Insert with a fresh reference; constraint violations become the matching 409."""
+    for _ in range(5):
+        appointment.reference = new_reference()
+        try:
+            with transaction.atomic():
+                appointment.save(force_insert=True)
+            return
+        except IntegrityError as exc:
+            if "reference" in _constraint_name(exc):
+                continue
+            error = translate_database_error(exc)
+            raise (error or exc) from exc
+        except OperationalError as exc:
+            error = translate_database_error(exc)
+            raise (error or exc) from exc
+    raise RuntimeError("Could not find a free appointment reference.")
+
+
+def _convert_hold(hold, *, actor, by_staff, now, policies) -> Appointment:
+    status = rules.initial_status(
+        by_staff=by_staff, confirmation_required=confirmation_required(hold.doctor, policies)
+    )
+    return _apply(
+        hold,
+        to_status=status,
+        actor=actor,
+        now=now,
+        updates={
+            "hold_kind": "",
+            "hold_expires_at": None,
+            "requested_at": now if status == Status.REQUESTED else None,
+            "confirmed_at": now if status == Status.CONFIRMED else None,
+        },
+    )
+
+
+def hold_create(
+    *,
+    patient: User,
+    visit_type: VisitType,
+    start: datetime,
+    kind: HoldKind,
+    actor: User | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """Reserve an offered slot for one patient until it expires (payment, waiting-list offer)."""
+    now = now or timezone.now()
+    policies = get_policies()
+    start = start.astimezone(clinic_tz())
+    minutes = (
+        policies.payment_hold_minutes
+        if kind == HoldKind.PAYMENT
+        else policies.waitlist_offer_minutes
+    )
+    duration = timedelta(minutes=visit_type.duration_minutes)
+    with transaction.atomic():
+        doctor, patient = _lock(visit_type.doctor_id, patient.pk)
+        visit_type.doctor = doctor
+        _release_expired_holds(doctor_id=doctor.pk, patient_id=patient.pk, now=now)
+        if _is_offered(visit_type=visit_type, start=start, now=now, policies=policies) is None:
+            raise _slot_taken(visit_type, start, now, policies)
+        if _patient_busy(patient.pk, start, start + duration, now):
+            raise PatientOverlap()
+        before, after = effective_buffers(doctor, policies)
+        hold = Appointment(
+            doctor=doctor,
+            patient=patient,
+            visit_type=visit_type,
+            start=start,
+            end=start + duration,
+            buffer_before=before,
+            buffer_after=after,
+            blocked_start=start - before,
+            blocked_end=start + duration + after,
+            status=Status.HELD,
+            hold_kind=kind,
+            hold_expires_at=now + timedelta(minutes=minutes),
+            price=visit_type.price,
+            payment_status=PaymentStatus.PENDING
+            if kind == HoldKind.PAYMENT
+            else PaymentStatus.AT_DESK,
+            meeting_token=_meeting_token() if visit_type.mode == VisitMode.VIDEO else "",
+            created_by=actor,
+            created_at=now,
+        )
+        _insert(hold)
+        _record(
+            hold,
+            from_status="",
+            to_status=Status.HELD,
+            by=actor,
+            at=now,
+            details={"hold": kind.value if hasattr(kind, "value") else kind},
+        )
+    return hold
+
+
+def hold_accept(*, hold: Appointment, actor: User, now: datetime | None = None) -> Appointment:
+    """The held patient takes the slot: the hold becomes their appointment, if it is still live."""
+    now = now or timezone.now()
+    policies = get_policies()
+    with transaction.atomic():
+        _lock(hold.doctor_id, hold.patient_id)
+        hold = Appointment.objects.select_for_update().select_related("doctor").get(pk=hold.pk)
+        if hold.status != Status.HELD or hold.hold_expires_at <= now:
+            raise HoldExpired()
+        if actor.pk != hold.patient_id and not can_book_for_others(actor):
+            raise Forbidden()
+        return _convert_hold(
+            hold, actor=actor, by_staff=can_book_for_others(actor), now=now, policies=policies
+        )
+
+
+# --- Lifecycle --------------------------------------------------------------------------------
+
+_TARGETS = {
+    "confirm": (Status.CONFIRMED, "confirmed_at"),
+    "decline": (Status.CANCELLED, "cancelled_at"),
+    "cancel": (Status.CANCELLED, "cancelled_at"),
+    "check_in": (Status.CHECKED_IN, "checked_in_at"),
+    "no_show": (Status.NO_SHOW, "no_show_at"),
+    "complete": (Status.COMPLETED, "completed_at"),
+}
+
+
+def _locked(appointment: Appointment) -> Appointment:
+    _lock(appointment.doctor_id, appointment.patient_id)
+    return (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("doctor", "patient", "visit_type", "record")
+        .get(pk=appointment.pk)
+    )
+
+
+def _apply(appointment, *, to_status, actor, now, reason="", details=None, updates=None):
+    from_status = appointment.status
+    fields = {"status": to_status, "updated_at": now, **(updates or {})}
+    for name, value in fields.items():
+        setattr(appointment, name, value)
+    appointment.save(update_fields=list(fields))
+    if from_status != to_status:
+        _record(
+            appointment,
+            from_status=from_status,
+            to_status=to_status,
+            by=actor,
+            at=now,
+            reason=reason,
+            details=details,
+        )
+    return appointment
+
+
+def _reason_required(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ["Please give a reason; the patient will see it."]})
+    return reason
+
+
+def appointment_act(
+    *,
+    appointment: Appointment,
+    actor: User,
+    action: str,
+    reason: str = "",
+    excused: bool | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """confirm, decline, cancel, check_in, no_show or complete, by the rules of the lifecycle."""
+    if action not in _TARGETS:
+        raise ValueError(f"Unknown action {action!r}")
+    now = now or timezone.now()
+    policies = get_policies()
+    with transaction.atomic():
+        appointment = _locked(appointment)
+        ctx = action_context(actor, appointment, now=now, policies=policies)
+        rules.check(action, ctx)
+        to_status, stamp = _TARGETS[action]
+        updates: dict[str, Any] = {stamp: now}
+        details: dict[str, Any] = {}
+        if action == "decline":
+            reason = _reason_required(reason)
+            updates["cancellation_reason"] = reason
+            details["declined"] = True
+        elif action == "cancel":
+            if ctx.is_staff_for_it and appointment.status != Status.HELD:
+                reason = _reason_required(reason)
+            updates["cancellation_reason"] = (reason or "").strip()
+            details["by"] = "clinic" if ctx.is_staff_for_it else "patient"
+            if appointment.status == Status.HELD:
+                updates["payment_status"] = PaymentStatus.NOT_REQUIRED
+        elif action == "check_in":
+            day_start, day_end = local_day_range(ctx.local_date)
+            last = Appointment.objects.filter(
+                doctor_id=appointment.doctor_id,
+                status=Status.CHECKED_IN,
+                start__gte=day_start,
+                start__lt=day_end,
+            ).aggregate(m=Max("queue_position"))["m"]
+            updates["queue_position"] = (last or 0) + 1
+        elif action == "no_show":
+            updates["no_show_excused"] = bool(excused)
+            details["excused"] = bool(excused)
+        return _apply(
+            appointment,
+            to_status=to_status,
+            actor=actor,
+            now=now,
+            reason=(reason or "").strip(),
+            details=details,
+            updates=updates,
+        )
+
+
+def appointment_reschedule(
+    *,
+    appointment: Appointment,
+    actor: User,
+    new_start: datetime,
+    reason: str = "",
+    visit_type: VisitType | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """Move an appointment to another offered slot of the same doctor, in one transaction."""
+    now = now or timezone.now()
+    policies = get_policies()
+    new_start = new_start.astimezone(clinic_tz())
+    with transaction.atomic():
+        appointment = _locked(appointment)
+        ctx = action_context(actor, appointment, now=now, policies=policies)
+        rules.check("reschedule", ctx)
+        new_visit_type = visit_type or appointment.visit_type
+        if new_visit_type.doctor_id != appointment.doctor_id or not new_visit_type.is_active:
+            raise ValidationError({"visit_type": ["Choose a visit type this doctor offers."]})
+        new_visit_type.doctor = appointment.doctor
+        by_staff = ctx.is_staff_for_it
+        if (
+            _is_offered(
+                visit_type=new_visit_type,
+                start=new_start,
+                now=now,
+                policies=policies,
+                exclude_appointment=appointment.pk,
+                for_patient=appointment.patient_id,
+                front_desk=ctx.is_front_desk,
+            )
+            is None
+        ):
+            raise _slot_taken(new_visit_type, new_start, now, policies)
+        duration = timedelta(minutes=new_visit_type.duration_minutes)
+        new_end = new_start + duration
+        if _patient_busy(appointment.patient_id, new_start, new_end, now, exclude=appointment.pk):
+            raise PatientOverlap()
+        before, after = effective_buffers(appointment.doctor, policies)
+        old_start, old_visit_type = appointment.start, appointment.visit_type
+        status = rules.status_after_reschedule(
+            status=appointment.status,
+            by_staff=by_staff,
+            confirmation_required=confirmation_required(appointment.doctor, policies),
+        )
+        updates = {
+            "start": new_start,
+            "end": new_end,
+            "visit_type": new_visit_type,
+            "buffer_before": before,
+            "buffer_after": after,
+            "blocked_start": new_start - before,
+            "blocked_end": new_end + after,
+            "reschedule_count": appointment.reschedule_count + (0 if by_staff else 1),
+        }
+        if status == Status.REQUESTED and appointment.status != Status.REQUESTED:
+            updates["requested_at"] = now
+        if status == Status.CONFIRMED and appointment.status != Status.CONFIRMED:
+            updates["confirmed_at"] = now
+        if new_visit_type.mode == VisitMode.VIDEO and not appointment.meeting_token:
+            updates["meeting_token"] = _meeting_token()
+        try:
+            with transaction.atomic():
+                _apply(
+                    appointment,
+                    to_status=status,
+                    actor=actor,
+                    now=now,
+                    reason=(reason or "").strip(),
+                    details={"rescheduled": True},
+                    updates=updates,
+                )
+        except (IntegrityError, OperationalError) as exc:
+            error = translate_database_error(exc)
+            raise (error or exc) from exc
+        Reschedule.objects.create(
+            appointment=appointment,
+            old_start=old_start,
+            new_start=new_start,
+            old_visit_type=old_visit_type,
+            new_visit_type=new_visit_type,
+            changed_by=actor,
+            reason=(reason or "").strip(),
+            changed_at=now,
+        )
+    return appointment
+
+
+# --- Queue ------------------------------------------------------------------------------------
+
+
+def queue_reorder(*, doctor: Doctor, day, order: list[str], actor: User) -> list[Appointment]:
+    """Set the queue of `doctor` on `day` to exactly `order` (appointment references)."""
+    if not can_reorder_queue(actor):
+        raise Forbidden()
+    from .selectors import queue_for
+
+    with transaction.atomic():
+        Doctor.objects.select_for_update().get(pk=doctor.pk)
+        queue = list(queue_for(doctor, day).select_for_update(of=("self",)))
+        by_reference = {a.reference: a for a in queue}
+        wanted = [str(ref).strip().upper() for ref in order]
+        if sorted(wanted) != sorted(by_reference) or len(set(wanted)) != len(wanted):
+            raise ValidationError(
+                {
+                    "order": [
+                        "List every checked-in appointment of that day exactly once "
+                        f"({len(by_reference)} in the queue)."
+                    ]
+                }
+            )
+        for position, reference in enumerate(wanted, start=1):
+            appointment = by_reference[reference]
+            if appointment.queue_position != position:
+                appointment.queue_position = position
+                appointment.save(update_fields=["queue_position", "updated_at"])
+        return [by_reference[ref] for ref in wanted]
+
+
+def parse_reference(value: str) -> str:
+    value = (value or "").strip().upper()
+    if not re.fullmatch(rf"[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}", value):
+        raise ValidationError({"id": ["Not an appointment reference."]})
+    return value
