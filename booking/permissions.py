@@ -5,6 +5,7 @@ What a user may not see is a 404, exactly like what does not exist.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -20,6 +21,8 @@ from .models import Appointment
 from .selectors import appointments_visible_to
 
 FRONT_DESK = (Role.RECEPTIONIST, Role.ADMIN)
+# References are made by booking.services.new_reference (letters and digits, 8 of them).
+REFERENCE_PATTERN = re.compile(r"[0-9A-Z]{6,12}")
 
 
 def role_of(user) -> Role | None:
@@ -57,8 +60,11 @@ def can_reorder_queue(user) -> bool:
 
 def appointment_get_for_user(user, reference: str) -> Appointment:
     """The appointment `reference` if `user` may see it, else Http404."""
+    reference = str(reference).strip().upper()
+    if not REFERENCE_PATTERN.fullmatch(reference):  # never reaches the database
+        raise Http404("No such appointment.")
     try:
-        return appointments_visible_to(user).get(reference=str(reference).upper())
+        return appointments_visible_to(user).get(reference=reference)
     except Appointment.DoesNotExist:
         raise Http404("No such appointment.") from None
 

@@ -72,12 +72,11 @@ def busy_ranges_query(
     *,
     now: datetime,
     exclude_appointment: int | None = None,
-    for_patient: int | None = None,
 ) -> QuerySet:
     """Blocked ranges of active appointments and live holds of these doctors in [lower, upper).
 
-    Expired holds are free; a patient's own live hold does not block that patient; an
-    appointment being rescheduled does not block its own new time.
+    Expired holds are free. `exclude_appointment` does not block: the appointment being
+    rescheduled (its own new time) or the hold being turned into its patient's appointment.
     """
     qs = Appointment.objects.filter(
         ACTIVE_CONDITION,
@@ -85,8 +84,6 @@ def busy_ranges_query(
         blocked_end__gt=lower,
         blocked_start__lt=upper,
     ).exclude(status=Status.HELD, hold_expires_at__lte=now)
-    if for_patient is not None:
-        qs = qs.exclude(status=Status.HELD, patient_id=for_patient)
     if exclude_appointment is not None:
         qs = qs.exclude(pk=exclude_appointment)
     return qs.values_list("doctor_id", "blocked_start", "blocked_end")
@@ -114,7 +111,6 @@ def slot_search(
     now: datetime | None = None,
     policies: Policies | None = None,
     exclude_appointment: int | None = None,
-    for_patient: int | None = None,
     earliest: datetime | None = None,
     front_desk: bool = False,
 ) -> list[rules.Slot]:
@@ -132,7 +128,6 @@ def slot_search(
             upper,
             now=now,
             exclude_appointment=exclude_appointment,
-            for_patient=for_patient,
         )
     )
     return rules.offered_slots(

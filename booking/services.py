@@ -8,10 +8,9 @@ everywhere) are the last line of defence; a violation surfaces as the same 409 a
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -45,6 +44,7 @@ from .selectors import confirmation_required, effective_buffers, local_day_range
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U
 REFERENCE_LENGTH = 8
 ALTERNATIVES_DAYS = 14
+ALTERNATIVES_COUNT = 3
 
 
 def new_reference() -> str:
@@ -168,7 +168,11 @@ def _alternatives(visit_type: VisitType, start: datetime, now: datetime, policie
         now=now,
         policies=policies,
     )
-    return [{"start": s.start, "end": s.end} for s in slot_rules_module.nearest_slots(slots, start)]
+    # The next offered slots (scheduling-rules.md); when nothing is left after the requested
+    # time, the nearest ones before it rather than nothing at all.
+    later = [s for s in slots if s.start >= start][:ALTERNATIVES_COUNT]
+    chosen = later or slot_rules_module.nearest_slots(slots, start, ALTERNATIVES_COUNT)
+    return [{"start": s.start, "end": s.end} for s in chosen]
 
 
 def _slot_taken(visit_type, start, now, policies) -> SlotUnavailable:
@@ -185,7 +189,6 @@ def _is_offered(
     now: datetime,
     policies: Policies,
     exclude_appointment: int | None = None,
-    for_patient: int | None = None,
     earliest: datetime | None = None,
     front_desk: bool = False,
 ):
@@ -197,11 +200,12 @@ def _is_offered(
         now=now,
         policies=policies,
         exclude_appointment=exclude_appointment,
-        for_patient=for_patient,
         earliest=earliest,
         front_desk=front_desk,
     )
-    return next((slot for slot in slots if slot.start == start), None)
+    # In UTC: an aware time in the repeated hour never equals one of another zone (PEP 495).
+    start = start.astimezone(UTC)
+    return next((slot for slot in slots if slot.start.astimezone(UTC) == start), None)
 
 
 def _patient_busy(patient_id: int, start: datetime, end: datetime, now: datetime, exclude=None):
@@ -285,7 +289,7 @@ def appointment_book(
 ) -> Appointment:
     """Book `start` with `visit_type` for `patient` — only an offered slot, only once."""
     now = now or timezone.now()
-    start = start.astimezone(clinic_tz())
+    start = start.astimezone(UTC)
     doctor = visit_type.doctor
     by_staff = _authorise_booking(actor, patient, doctor, walk_in)
     policies = get_policies()
@@ -318,7 +322,7 @@ def appointment_book(
             start=start,
             now=now,
             policies=policies,
-            for_patient=patient.pk,
+            exclude_appointment=own_hold.pk if own_hold else None,
             earliest=earliest,
             front_desk=by_staff,
         )
@@ -372,13 +376,21 @@ def appointment_book(
         if status == Status.HELD:
             appointment.hold_kind = HoldKind.PAYMENT
             appointment.hold_expires_at = now + timedelta(minutes=policies.payment_hold_minutes)
-        _insert(appointment)
+        _insert(appointment, now=now, policies=policies)
         _record(appointment, from_status="", to_status=status, by=actor, at=now, details=details)
     return appointment
 
 
-def _insert(appointment: Appointment) -> None:
-    """Insert with a fresh reference; constraint violations become the matching 409."""
+def _insert(appointment: Appointment, *, now: datetime, policies: Policies) -> None:
+    """Insert with a fresh reference; constraint violations become the matching 409 (a refused
+    slot with its alternatives, like the service's own check gives)."""
+    try:
+        _insert_row(appointment)
+    except SlotUnavailable:
+        raise _slot_taken(appointment.visit_type, appointment.start, now, policies) from None
+
+
+def _insert_row(appointment: Appointment) -> None:
     for _ in range(5):
         appointment.reference = new_reference()
         try:
@@ -426,7 +438,7 @@ def hold_create(
     """Reserve an offered slot for one patient until it expires (payment, waiting-list offer)."""
     now = now or timezone.now()
     policies = get_policies()
-    start = start.astimezone(clinic_tz())
+    start = start.astimezone(UTC)
     minutes = (
         policies.payment_hold_minutes
         if kind == HoldKind.PAYMENT
@@ -463,7 +475,7 @@ def hold_create(
             created_by=actor,
             created_at=now,
         )
-        _insert(hold)
+        _insert(hold, now=now, policies=policies)
         _record(
             hold,
             from_status="",
@@ -605,11 +617,14 @@ def appointment_reschedule(
     """Move an appointment to another offered slot of the same doctor, in one transaction."""
     now = now or timezone.now()
     policies = get_policies()
-    new_start = new_start.astimezone(clinic_tz())
+    new_start = new_start.astimezone(UTC)
     with transaction.atomic():
         appointment = _locked(appointment)
         ctx = action_context(actor, appointment, now=now, policies=policies)
         rules.check("reschedule", ctx)
+        _release_expired_holds(
+            doctor_id=appointment.doctor_id, patient_id=appointment.patient_id, now=now
+        )
         new_visit_type = visit_type or appointment.visit_type
         if new_visit_type.doctor_id != appointment.doctor_id or not new_visit_type.is_active:
             raise ValidationError({"visit_type": ["Choose a visit type this doctor offers."]})
@@ -622,7 +637,6 @@ def appointment_reschedule(
                 now=now,
                 policies=policies,
                 exclude_appointment=appointment.pk,
-                for_patient=appointment.patient_id,
                 front_desk=ctx.is_front_desk,
             )
             is None
@@ -668,6 +682,9 @@ def appointment_reschedule(
                 )
         except (IntegrityError, OperationalError) as exc:
             error = translate_database_error(exc)
+            if isinstance(error, SlotUnavailable):
+                appointment.refresh_from_db()
+                raise _slot_taken(new_visit_type, new_start, now, policies) from exc
             raise (error or exc) from exc
         Reschedule.objects.create(
             appointment=appointment,
@@ -711,10 +728,3 @@ def queue_reorder(*, doctor: Doctor, day, order: list[str], actor: User) -> list
                 appointment.queue_position = position
                 appointment.save(update_fields=["queue_position", "updated_at"])
         return [by_reference[ref] for ref in wanted]
-
-
-def parse_reference(value: str) -> str:
-    value = (value or "").strip().upper()
-    if not re.fullmatch(rf"[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}", value):
-        raise ValidationError({"id": ["Not an appointment reference."]})
-    return value

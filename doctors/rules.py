@@ -91,7 +91,15 @@ def local_time_exists(naive: datetime, tz: tzinfo) -> bool:
 
 
 def blocked_range(start: datetime, end: datetime, rules: SlotRules) -> Range:
-    return start - rules.buffer_before, end + rules.buffer_after
+    """`[start - buffer_before, end + buffer_after)` in absolute time (UTC).
+
+    Arithmetic on datetimes of one zone works on the wall clock; on a daylight-saving day that
+    would shift a buffer by an hour, so the range is computed in UTC.
+    """
+    return (
+        start.astimezone(UTC) - rules.buffer_before,
+        end.astimezone(UTC) + rules.buffer_after,
+    )
 
 
 def candidate_slots(
@@ -103,12 +111,17 @@ def candidate_slots(
     for window_start, window_end in windows:
         ws = datetime.combine(day, window_start)
         we = datetime.combine(day, window_end)
+        # The window's end as an instant (its later reading when the clocks go back).
+        window_end_utc = we.replace(tzinfo=tz, fold=1).astimezone(UTC)
         start = ws
         while start + duration <= we:
             end = start + duration
             if local_time_exists(start, tz) and local_time_exists(end, tz):
-                aware = start.replace(tzinfo=tz, fold=0)
-                slots.append(Slot(aware, (aware.astimezone(UTC) + duration).astimezone(tz)))
+                start_utc = start.replace(tzinfo=tz, fold=0).astimezone(UTC)
+                end_utc = start_utc + duration
+                # On the night the clocks go forward, real time runs ahead of the wall clock.
+                if end_utc <= window_end_utc:
+                    slots.append(Slot(start_utc.astimezone(tz), end_utc.astimezone(tz)))
             start += step
     return slots
 
@@ -160,13 +173,14 @@ def offered_slots(
     today = now.astimezone(tz).date()
     first_day = max(date_from, today)
     last_day = min(date_to, today + timedelta(days=rules.horizon_days))
-    not_before = earliest if earliest is not None else now + rules.minimum_notice
+    # Compared in UTC: datetimes of one zone compare by wall clock, which a DST night breaks.
+    not_before = (earliest if earliest is not None else now + rules.minimum_notice).astimezone(UTC)
     offered: list[Slot] = []
     previous_blocked_end: datetime | None = None
     day = first_day
     while day <= last_day:
         for slot in candidate_slots(day, windows_of_date(day, weekly, changes), tz, rules):
-            if slot.start < not_before:
+            if slot.start.astimezone(UTC) < not_before:
                 continue
             blocked_start, blocked_end = blocked_range(slot.start, slot.end, rules)
             if busy.overlaps(blocked_start, blocked_end):

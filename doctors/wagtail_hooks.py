@@ -6,7 +6,7 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup, modeladmin_register
 
-from .models import Doctor, DoctorPayoutDetails, Specialty
+from .models import Doctor, DoctorPayoutDetails, Specialty, VisitType
 
 
 class DoctorViewSet(SnippetViewSet):
@@ -28,8 +28,20 @@ class DoctorViewSet(SnippetViewSet):
             heading="Contact and languages",
         ),
         MultiFieldPanel(
-            [FieldPanel("accepting_new_patients"), FieldPanel("is_active")],
+            [
+                FieldPanel("accepting_new_patients"),
+                FieldPanel("accepting_bookings"),
+                FieldPanel("is_active"),
+            ],
             heading="Availability",
+        ),
+        MultiFieldPanel(
+            [
+                FieldPanel("confirmation_required"),
+                FieldPanel("buffer_before_minutes"),
+                FieldPanel("buffer_after_minutes"),
+            ],
+            heading="Booking rules (empty: the clinic policy applies)",
         ),
     ]
 
@@ -66,13 +78,31 @@ class SpecialtyAdmin(ModelAdmin):
     panels = [FieldPanel("name"), FieldPanel("slug"), FieldPanel("description")]
 
 
+class VisitTypeAdmin(ModelAdmin):
+    model = VisitType
+    menu_label = "Visit types"
+    menu_icon = "time"
+    list_display = ("name", "doctor", "duration_minutes", "mode", "price", "is_active")
+    list_filter = ("mode", "duration_minutes", "is_active", "doctor")
+    search_fields = ("name", "doctor__name")
+    panels = [
+        FieldPanel("doctor"),
+        FieldPanel("name"),
+        FieldPanel("duration_minutes"),
+        FieldPanel("mode"),
+        FieldPanel("price"),
+        FieldPanel("sort_order"),
+        FieldPanel("is_active"),
+    ]
+
+
 class ClinicReferenceGroup(ModelAdminGroup):
-    """Reference data: specialties (visit types and medicines join later)."""
+    """Reference data: specialties and visit types (medicines join later)."""
 
     menu_label = "Clinic"
     menu_icon = "site"
     menu_order = 150
-    items = (SpecialtyAdmin,)
+    items = (SpecialtyAdmin, VisitTypeAdmin)
 
 
 modeladmin_register(ClinicReferenceGroup)

@@ -7,9 +7,11 @@ second run changes nothing (tests/home/test_seed_demo.py compares whole-database
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from io import BytesIO
 
+from django.contrib.auth.hashers import make_password
 from django.core.files.images import ImageFile
 from django.db import transaction
 from django.utils import timezone
@@ -22,6 +24,7 @@ from clinic_site.accounts.services import user_set_role
 from doctors.models import Doctor, Specialty
 from doctors.services import doctor_create
 
+from .demo_schedule import ensure_appointments, ensure_availability, ensure_exceptions
 from .models import (
     ClinicDetails,
     DoctorIndexPage,
@@ -188,14 +191,20 @@ PATIENT_PROFILES = {
 }
 
 
+@functools.cache
+def demo_password_hash() -> str:
+    """One hash of the demo password for every demo account (hashing is slow on purpose)."""
+    return make_password(DEMO_PASSWORD)
+
+
 def _ensure_user(spec: DemoUser) -> User:
     user = User.objects.filter(email=spec.email).first()
     if user is not None:
         return user
     now = timezone.now()
-    user = User.objects.create_user(
-        spec.email,
-        DEMO_PASSWORD,
+    user = User.objects.create(
+        email=spec.email,
+        password=demo_password_hash(),
         full_name=spec.full_name,
         phone=spec.phone,
         national_id=spec.national_id,
@@ -626,6 +635,13 @@ def seed_demo(stdout=None) -> None:
             page.save_revision().publish()
         doctors.append(doctor)
     say(f"Doctors: {len(doctors)} with pages and portraits")
+
+    for doctor in doctors:
+        ensure_availability(doctor)
+    now = timezone.now()
+    ensure_exceptions(doctors, timezone.localdate(now))
+    booked = ensure_appointments(doctors, demo_password_hash(), now=now)
+    say(f"Schedules: visit types, weekly hours and exceptions; {booked} appointments added")
 
     if not home.body:
         home.hero_cta_page = pages["doctors"]

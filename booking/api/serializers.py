@@ -12,6 +12,14 @@ from ..models import Appointment, Status
 from ..permissions import allowed_actions, role_of
 from ..services import meeting_url
 
+# Database ids are 64-bit: a larger number is no id at all (and must not reach the database).
+MAX_ID = 2**63 - 1
+
+
+def IdField(**kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
 ACTION_CHOICES = ["confirm", "decline", "cancel", "reschedule", "check_in", "no_show", "complete"]
 
 
@@ -78,7 +86,7 @@ class SlotSerializer(serializers.Serializer):
 class SlotQuerySerializer(serializers.Serializer):
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
-    visit_type = serializers.IntegerField(required=False, min_value=1)
+    visit_type = IdField(required=False)
 
     MAX_DAYS = 62
 
@@ -187,8 +195,8 @@ class AppointmentListQuerySerializer(serializers.Serializer):
     status = serializers.CharField(required=False, max_length=200)
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
-    doctor = serializers.IntegerField(required=False, min_value=1)
-    patient = serializers.IntegerField(required=False, min_value=1)
+    doctor = IdField(required=False)
+    patient = IdField(required=False)
     q = serializers.CharField(required=False, max_length=100, allow_blank=True)
 
     def validate_status(self, value):
@@ -200,11 +208,11 @@ class AppointmentListQuerySerializer(serializers.Serializer):
 
 
 class AppointmentCreateSerializer(serializers.Serializer):
-    doctor = serializers.IntegerField(min_value=1)
-    visit_type = serializers.IntegerField(min_value=1)
+    doctor = IdField()
+    visit_type = IdField()
     start = serializers.DateTimeField()
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-    patient = serializers.IntegerField(required=False, min_value=1)
+    patient = IdField(required=False)
     walk_in = serializers.BooleanField(required=False, default=False)
 
 
@@ -215,7 +223,7 @@ class ReasonSerializer(serializers.Serializer):
 class RescheduleSerializer(serializers.Serializer):
     start = serializers.DateTimeField()
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-    visit_type = serializers.IntegerField(required=False, min_value=1)
+    visit_type = IdField(required=False)
 
 
 class NoShowSerializer(serializers.Serializer):
@@ -273,11 +281,11 @@ class QueueEntrySerializer(serializers.Serializer):
 
 
 class QueueQuerySerializer(serializers.Serializer):
-    doctor = serializers.IntegerField(required=False, min_value=1)
+    doctor = IdField(required=False)
     date = serializers.DateField(required=False)
 
 
 class QueueReorderSerializer(serializers.Serializer):
-    doctor = serializers.IntegerField(min_value=1)
+    doctor = IdField()
     date = serializers.DateField()
     order = serializers.ListField(child=serializers.CharField(max_length=12), allow_empty=True)

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic_site.accounts.models import User
+from clinic_site.accounts.roles import Role
 from clinic_site.api import WriteThrottle, django_validation_error_to_drf
 from clinic_site.exceptions import Forbidden
 from clinic_site.policies import clinic_tz, get_policies
@@ -343,14 +344,10 @@ def _queue_doctor(request, doctor_id) -> Doctor:
 class QueueView(APIView):
     @extend_schema(parameters=[QueueQuerySerializer], responses=OpenApiTypes.OBJECT)
     def get(self, request):
+        if role_of(request.user) not in (Role.DOCTOR, Role.RECEPTIONIST, Role.ADMIN):
+            raise Forbidden("The queue is for clinic staff.")
         query = QueueQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        if role_of(request.user) is None or role_of(request.user).value not in (
-            "doctor",
-            "receptionist",
-            "admin",
-        ):
-            raise Forbidden("The queue is for clinic staff.")
         doctor = _call(_queue_doctor, request=request, doctor_id=query.validated_data.get("doctor"))
         day = query.validated_data.get("date") or timezone.now().astimezone(clinic_tz()).date()
         entries = selectors.queue_for(doctor, day)
@@ -363,10 +360,10 @@ class QueueReorderView(APIView):
 
     @extend_schema(request=QueueReorderSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        body = QueueReorderSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
         if not is_front_desk(request.user):
             raise Forbidden("Only the front desk reorders the queue.")
+        body = QueueReorderSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         doctor = get_object_or_404(Doctor, pk=body.validated_data["doctor"])
         _call(
             services.queue_reorder,

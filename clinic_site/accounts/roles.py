@@ -34,16 +34,37 @@ def role_from_group_names(names) -> Role | None:
 # Model permissions of each role ("app_label.codename"). Object-level rules ("own", "the treating
 # doctor") live in each app's permissions.py. Page, image and document permissions of editors and
 # administrators are granted on the page tree and collections (home/migrations).
+# Every doctor's visit types, weekly windows and exceptions (the front desk and administrators).
+SCHEDULE_PERMISSIONS = tuple(
+    f"doctors.{verb}_{model}"
+    for model in ("visittype", "weeklywindow", "scheduleexception")
+    for verb in ("add", "change", "delete", "view")
+)
+
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.PATIENT: (
         "accounts.view_patientprofile",
         "accounts.change_patientprofile",
+        "booking.add_appointment",
+        "booking.view_appointment",
     ),
     Role.DOCTOR: (
         "wagtailadmin.access_admin",
         "accounts.view_patientprofile",
         "doctors.view_doctor",
         "doctors.view_specialty",
+        # Their own schedule and visit types (object-level rule in doctors/permissions.py).
+        "doctors.view_visittype",
+        "doctors.view_weeklywindow",
+        "doctors.add_weeklywindow",
+        "doctors.change_weeklywindow",
+        "doctors.delete_weeklywindow",
+        "doctors.view_scheduleexception",
+        "doctors.add_scheduleexception",
+        "doctors.delete_scheduleexception",
+        # Their own appointments (booking/permissions.py).
+        "booking.view_appointment",
+        "booking.change_appointment",
     ),
     Role.RECEPTIONIST: (
         "wagtailadmin.access_admin",
@@ -53,6 +74,10 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "accounts.change_patientprofile",
         "doctors.view_doctor",
         "doctors.view_specialty",
+        *SCHEDULE_PERMISSIONS,
+        "booking.add_appointment",
+        "booking.view_appointment",
+        "booking.change_appointment",
     ),
     Role.ADMIN: (
         "wagtailadmin.access_admin",
@@ -73,6 +98,10 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "doctors.add_doctorpayoutdetails",
         "doctors.change_doctorpayoutdetails",
         "doctors.view_doctorpayoutdetails",
+        *SCHEDULE_PERMISSIONS,
+        "booking.add_appointment",
+        "booking.view_appointment",
+        "booking.change_appointment",
         "clinic_site.change_clinicpolicies",
         "clinic_site.view_clinicpolicies",
         "home.change_clinicdetails",

@@ -25,10 +25,22 @@ PHONE = {"width": 375, "height": 812}
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(django_db_setup):
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs on greenlets, each with its own context variables, and Django
+    # keeps database connections per context: once it has started, the ORM gets a fresh
+    # connection object without the serialised test data that `serialized_rollback` restores
+    # Wagtail's initial tree from. Hand that data on to the connections made from now on.
+    serialized = {
+        alias: getattr(connections[alias], "_test_serialized_contents", None)
+        for alias in connections
+    }
     with sync_playwright() as playwright:
+        for alias, contents in serialized.items():
+            if contents is not None:
+                connections[alias]._test_serialized_contents = contents
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=LAUNCH_ARGS, headless=True
         )

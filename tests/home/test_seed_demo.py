@@ -1,10 +1,12 @@
 """`manage.py seed_demo` builds the demo clinic, and a second run changes nothing."""
 
+import datetime as dt
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.db.models import Count
+from django.utils import timezone
 
 from clinic_site.accounts.models import User
 from clinic_site.accounts.roles import Role
@@ -76,3 +78,31 @@ def test_portraits_are_generated_locally_and_deterministically():
     assert first == make_portrait("amelia-hart-16", size=200)
     assert first != make_portrait("rahul-mehta-56", size=200)
     assert first.startswith(b"\x89PNG")
+
+
+def test_demo_clinic_has_schedules_and_appointments_in_every_status():
+    from booking.models import Appointment, Reschedule, Status, Transition
+    from booking.selectors import queue_for, slot_search
+
+    call_command("seed_demo", stdout=StringIO())
+    for doctor in Doctor.objects.filter(is_active=True):
+        assert doctor.visit_types.filter(is_active=True).exists(), doctor
+        assert doctor.weekly_windows.exists(), doctor
+    assert doctor.schedule_exceptions.model.objects.filter(kind="day_off").exists()
+    assert doctor.schedule_exceptions.model.objects.filter(kind="extra_hours").exists()
+
+    statuses = set(Appointment.objects.values_list("status", flat=True))
+    assert statuses == set(Status.values)
+    # The engine wrote the history: one transition per status change, reschedules recorded.
+    for appointment in Appointment.objects.exclude(status=Status.HELD)[:50]:
+        assert appointment.transitions.first().from_status == ""
+        assert appointment.transitions.last().to_status == appointment.status
+    assert Reschedule.objects.exists()
+    assert Transition.objects.filter(to_status=Status.RELEASED).exists()
+    # Today's clinic: Dr Hart has patients waiting, and bookable slots ahead.
+    amelia = Doctor.objects.get(slug="amelia-hart")
+    assert queue_for(amelia, timezone.localdate()).count() >= 1
+    visit_type = amelia.visit_types.first()
+    visit_type.doctor = amelia
+    today = timezone.localdate()
+    assert slot_search(visit_type=visit_type, date_from=today, date_to=today + dt.timedelta(14))
