@@ -88,6 +88,9 @@ class Appointment(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     no_show_at = models.DateTimeField(null=True, blank=True)
     cancellation_reason = models.TextField(blank=True)
+    # Set when the reminder is queued (booking/notifications.py), so no run sends it twice;
+    # a reschedule clears it, so the new time gets its own reminder.
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -13,10 +13,12 @@ from django.http import Http404
 
 from clinic_site.accounts.models import User
 from clinic_site.accounts.roles import Role
+from clinic_site.exceptions import Forbidden
 from clinic_site.policies import Policies, clinic_tz
 from doctors.models import Doctor
 
 from . import rules
+from .exceptions import CancellationCutoff, InvalidTransition, RescheduleCutoff, RescheduleLimit
 from .models import Appointment
 from .selectors import appointments_visible_to
 
@@ -99,3 +101,59 @@ def action_context(
 
 def allowed_actions(user, appointment: Appointment, *, now: datetime, policies: Policies):
     return rules.allowed_actions(action_context(user, appointment, now=now, policies=policies))
+
+
+def duration_words(delta) -> str:
+    """ "2 hours", "90 minutes", "1 day" — how policies read in sentences."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes and minutes % (24 * 60) == 0:
+        days = minutes // (24 * 60)
+        return f"{days} day{'s' if days != 1 else ''}"
+    if minutes and minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+_FINISHED = {
+    "COMPLETED": "This visit has taken place.",
+    "CANCELLED": "This appointment is cancelled.",
+    "NO_SHOW": "This appointment was missed.",
+    "CHECKED_IN": "You are checked in for this visit.",
+    "HELD": "This time is only held for you until you confirm it.",
+    "RELEASED": "This hold has ended.",
+}
+
+
+def patient_action_notes(
+    user, appointment: Appointment, *, now: datetime, policies: Policies
+) -> dict[str, str | None]:
+    """For the patient's own actions (cancel, reschedule): None when allowed now, else why not,
+    in words — decided by the same rules the services apply."""
+    ctx = action_context(user, appointment, now=now, policies=policies)
+    notes: dict[str, str | None] = {}
+    for action in ("cancel", "reschedule"):
+        try:
+            rules.check(action, ctx)
+        except CancellationCutoff:
+            notes[action] = (
+                f"Online cancellation closes {duration_words(policies.cancellation_cutoff)} "
+                "before the visit. To cancel now, please call the clinic."
+            )
+        except RescheduleCutoff:
+            notes[action] = (
+                f"Online rescheduling closes {duration_words(policies.reschedule_cutoff)} "
+                "before the visit. To change it now, please call the clinic."
+            )
+        except RescheduleLimit:
+            notes[action] = (
+                f"This appointment has been moved {appointment.reschedule_count} times, the "
+                "most the clinic allows online. Please call the clinic to change it again."
+            )
+        except InvalidTransition:
+            notes[action] = _FINISHED.get(appointment.status, "This can no longer be changed.")
+        except Forbidden:
+            notes[action] = "Only the patient or the clinic can change this appointment."
+        else:
+            notes[action] = None
+    return notes

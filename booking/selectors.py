@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -253,4 +253,111 @@ def queue_for(doctor: Doctor, day: date) -> QuerySet[Appointment]:
         appointment_queryset()
         .filter(doctor=doctor, status=Status.CHECKED_IN, start__gte=start, start__lt=end)
         .order_by("queue_position", "checked_in_at", "pk")
+    )
+
+
+def slot_offered(
+    *,
+    visit_type: VisitType,
+    start: datetime,
+    now: datetime | None = None,
+    policies: Policies | None = None,
+    exclude_appointment: int | None = None,
+    earliest: datetime | None = None,
+    front_desk: bool = False,
+) -> rules.Slot | None:
+    """The offered slot of `visit_type` starting at `start`, or None (`visit_type.doctor` loaded).
+
+    Compared in UTC: an aware time in the repeated hour never equals one of another zone.
+    """
+    day = start.astimezone(clinic_tz()).date()
+    slots = slot_search(
+        visit_type=visit_type,
+        date_from=day,
+        date_to=day,
+        now=now,
+        policies=policies,
+        exclude_appointment=exclude_appointment,
+        earliest=earliest,
+        front_desk=front_desk,
+    )
+    start = start.astimezone(UTC)
+    return next((slot for slot in slots if slot.start.astimezone(UTC) == start), None)
+
+
+ALTERNATIVES_DAYS = 14
+ALTERNATIVES_COUNT = 3
+
+
+def slot_alternatives(
+    visit_type: VisitType,
+    start: datetime,
+    *,
+    now: datetime | None = None,
+    policies: Policies | None = None,
+    exclude_appointment: int | None = None,
+) -> list[rules.Slot]:
+    """What to offer instead of `start`: the next (at most 3) offered slots of that doctor and
+    visit type after it, looked for two weeks at a time up to the booking horizon
+    (scheduling-rules.md). Only when nothing is left after it: the nearest ones before it."""
+    now = now or timezone.now()
+    policies = policies or get_policies()
+    tz = clinic_tz()
+    today = now.astimezone(tz).date()
+    last_day = today + timedelta(days=policies.booking_horizon_days)
+    asked_day = start.astimezone(tz).date()
+    search = {
+        "visit_type": visit_type,
+        "now": now,
+        "policies": policies,
+        "exclude_appointment": exclude_appointment,
+    }
+    found: list[rules.Slot] = []
+    day = max(asked_day, today)
+    while day <= last_day and len(found) < ALTERNATIVES_COUNT:
+        chunk_end = min(day + timedelta(days=ALTERNATIVES_DAYS - 1), last_day)
+        slots = slot_search(date_from=day, date_to=chunk_end, **search)
+        found += [s for s in slots if s.start >= start][: ALTERNATIVES_COUNT - len(found)]
+        day = chunk_end + timedelta(days=1)
+    if found:
+        return found
+    earlier = slot_search(
+        date_from=max(today, asked_day - timedelta(days=ALTERNATIVES_DAYS)),
+        date_to=min(asked_day, last_day),
+        **search,
+    )
+    return rules.nearest_slots(earlier, start, ALTERNATIVES_COUNT)
+
+
+# --- The patient portal -----------------------------------------------------------------------
+
+UPCOMING_STATUSES = (Status.HELD, Status.REQUESTED, Status.CONFIRMED, Status.CHECKED_IN)
+
+
+def patient_upcoming(user: User, *, now: datetime) -> QuerySet[Appointment]:
+    """Visits still ahead (or under way today), soonest first; expired holds are not."""
+    return (
+        appointments_visible_to(user)
+        .filter(status__in=UPCOMING_STATUSES, end__gt=now)
+        .exclude(status=Status.HELD, hold_expires_at__lte=now)
+        .order_by("start", "pk")
+    )
+
+
+def patient_history(user: User, *, now: datetime) -> QuerySet[Appointment]:
+    """Everything that is over: final statuses, and requests or bookings whose time has passed."""
+    return (
+        appointments_visible_to(user)
+        .exclude(status=Status.HELD)
+        .filter(~Q(status__in=UPCOMING_STATUSES) | Q(end__lte=now))
+        .order_by("-start", "-pk")
+    )
+
+
+def appointment_history(appointment: Appointment) -> Appointment:
+    """The appointment again, with its transitions and reschedules (and who made them)."""
+    return (
+        appointment_queryset()
+        .prefetch_related("transitions__by", "reschedules__changed_by")
+        .get(pk=appointment.pk)
     )

@@ -24,7 +24,6 @@ from clinic_site.accounts.models import User
 from clinic_site.accounts.roles import Role
 from clinic_site.exceptions import Forbidden
 from clinic_site.policies import Policies, clinic_tz, get_policies
-from doctors import rules as slot_rules_module
 from doctors.models import Doctor, VisitMode, VisitType
 
 from . import rules
@@ -38,13 +37,24 @@ from .models import (
     Status,
     Transition,
 )
+from .notifications import Kind, notify_appointment, notify_for_status
 from .permissions import action_context, can_book_for_others, can_reorder_queue, role_of
-from .selectors import confirmation_required, effective_buffers, local_day_range, slot_search
+from .selectors import (
+    confirmation_required,
+    effective_buffers,
+    local_day_range,
+    slot_alternatives,
+    slot_offered,
+)
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U
 REFERENCE_LENGTH = 8
-ALTERNATIVES_DAYS = 14
-ALTERNATIVES_COUNT = 3
+
+
+def _utc_now(now: datetime | None) -> datetime:
+    """`now` in UTC: adding durations to a time of the clinic's zone would add wall-clock time,
+    which is wrong by an hour on a daylight-saving night."""
+    return (now or timezone.now()).astimezone(UTC)
 
 
 def new_reference() -> str:
@@ -119,7 +129,7 @@ def holds_release_expired(*, now: datetime | None = None) -> int:
     free — it keeps the table and the staff lists tidy. Doctor by doctor, taking the same doctor
     lock the booking path takes, so it never races a booking for the same rows.
     """
-    now = now or timezone.now()
+    now = _utc_now(now)
     released = 0
     doctor_ids = (
         Appointment.objects.filter(status=Status.HELD, hold_expires_at__lte=now)
@@ -158,54 +168,16 @@ def _release(expired_holds, *, now: datetime) -> int:
     return len(expired)
 
 
-def _alternatives(visit_type: VisitType, start: datetime, now: datetime, policies: Policies):
-    tz = clinic_tz()
-    day = max(start, now).astimezone(tz).date()
-    slots = slot_search(
-        visit_type=visit_type,
-        date_from=day - timedelta(days=1),
-        date_to=day + timedelta(days=ALTERNATIVES_DAYS),
-        now=now,
-        policies=policies,
+def _slot_taken(
+    visit_type, start, now, policies, *, exclude_appointment: int | None = None
+) -> SlotUnavailable:
+    alternatives = slot_alternatives(
+        visit_type, start, now=now, policies=policies, exclude_appointment=exclude_appointment
     )
-    # The next offered slots (scheduling-rules.md); when nothing is left after the requested
-    # time, the nearest ones before it rather than nothing at all.
-    later = [s for s in slots if s.start >= start][:ALTERNATIVES_COUNT]
-    chosen = later or slot_rules_module.nearest_slots(slots, start, ALTERNATIVES_COUNT)
-    return [{"start": s.start, "end": s.end} for s in chosen]
-
-
-def _slot_taken(visit_type, start, now, policies) -> SlotUnavailable:
     return SlotUnavailable(
         "That time is not available. Please choose another time.",
-        extra={"alternatives": _alternatives(visit_type, start, now, policies)},
+        extra={"alternatives": [{"start": s.start, "end": s.end} for s in alternatives]},
     )
-
-
-def _is_offered(
-    *,
-    visit_type: VisitType,
-    start: datetime,
-    now: datetime,
-    policies: Policies,
-    exclude_appointment: int | None = None,
-    earliest: datetime | None = None,
-    front_desk: bool = False,
-):
-    day = start.astimezone(clinic_tz()).date()
-    slots = slot_search(
-        visit_type=visit_type,
-        date_from=day,
-        date_to=day,
-        now=now,
-        policies=policies,
-        exclude_appointment=exclude_appointment,
-        earliest=earliest,
-        front_desk=front_desk,
-    )
-    # In UTC: an aware time in the repeated hour never equals one of another zone (PEP 495).
-    start = start.astimezone(UTC)
-    return next((slot for slot in slots if slot.start.astimezone(UTC) == start), None)
 
 
 def _patient_busy(patient_id: int, start: datetime, end: datetime, now: datetime, exclude=None):
@@ -236,7 +208,8 @@ def _meeting_token() -> str:
 
 
 def meeting_url(appointment: Appointment) -> str | None:
-    if not appointment.meeting_token:
+    """The video visit's room; None for visits that are not (or no longer) by video."""
+    if not appointment.meeting_token or appointment.visit_type.mode != VisitMode.VIDEO:
         return None
     return settings.CLINIC_MEETING_BASE_URL.rstrip("/") + "/" + appointment.meeting_token
 
@@ -288,7 +261,7 @@ def appointment_book(
     now: datetime | None = None,
 ) -> Appointment:
     """Book `start` with `visit_type` for `patient` — only an offered slot, only once."""
-    now = now or timezone.now()
+    now = _utc_now(now)
     start = start.astimezone(UTC)
     doctor = visit_type.doctor
     by_staff = _authorise_booking(actor, patient, doctor, walk_in)
@@ -315,9 +288,10 @@ def appointment_book(
             today = now.astimezone(clinic_tz()).date()
             if start.astimezone(clinic_tz()).date() != today:
                 raise _slot_taken(visit_type, start, now, policies)
-            earliest = now - duration  # a slot that has begun but not ended
+            # A slot that has begun but not ended: start > now - d.
+            earliest = now - duration + timedelta(microseconds=1)
             details["walk_in"] = True
-        slot = _is_offered(
+        slot = slot_offered(
             visit_type=visit_type,
             start=start,
             now=now,
@@ -333,6 +307,10 @@ def appointment_book(
         if _patient_busy(patient.pk, start, end, now, exclude=own_hold.pk if own_hold else None):
             raise PatientOverlap()
 
+        if own_hold is not None and own_hold.hold_kind == HoldKind.PAYMENT:
+            # Asking again for a slot held for payment: the hold stands until it is paid or
+            # expires; booking again must not turn it into an unpaid appointment.
+            return own_hold
         if own_hold is not None:
             return _convert_hold(
                 own_hold, actor=actor, by_staff=by_staff, now=now, policies=policies
@@ -378,6 +356,7 @@ def appointment_book(
             appointment.hold_expires_at = now + timedelta(minutes=policies.payment_hold_minutes)
         _insert(appointment, now=now, policies=policies)
         _record(appointment, from_status="", to_status=status, by=actor, at=now, details=details)
+        notify_for_status(appointment)
     return appointment
 
 
@@ -412,7 +391,7 @@ def _convert_hold(hold, *, actor, by_staff, now, policies) -> Appointment:
     status = rules.initial_status(
         by_staff=by_staff, confirmation_required=confirmation_required(hold.doctor, policies)
     )
-    return _apply(
+    appointment = _apply(
         hold,
         to_status=status,
         actor=actor,
@@ -424,6 +403,8 @@ def _convert_hold(hold, *, actor, by_staff, now, policies) -> Appointment:
             "confirmed_at": now if status == Status.CONFIRMED else None,
         },
     )
+    notify_for_status(appointment)
+    return appointment
 
 
 def hold_create(
@@ -436,7 +417,7 @@ def hold_create(
     now: datetime | None = None,
 ) -> Appointment:
     """Reserve an offered slot for one patient until it expires (payment, waiting-list offer)."""
-    now = now or timezone.now()
+    now = _utc_now(now)
     policies = get_policies()
     start = start.astimezone(UTC)
     minutes = (
@@ -449,7 +430,7 @@ def hold_create(
         doctor, patient = _lock(visit_type.doctor_id, patient.pk)
         visit_type.doctor = doctor
         _release_expired_holds(doctor_id=doctor.pk, patient_id=patient.pk, now=now)
-        if _is_offered(visit_type=visit_type, start=start, now=now, policies=policies) is None:
+        if slot_offered(visit_type=visit_type, start=start, now=now, policies=policies) is None:
             raise _slot_taken(visit_type, start, now, policies)
         if _patient_busy(patient.pk, start, start + duration, now):
             raise PatientOverlap()
@@ -489,13 +470,16 @@ def hold_create(
 
 def hold_accept(*, hold: Appointment, actor: User, now: datetime | None = None) -> Appointment:
     """The held patient takes the slot: the hold becomes their appointment, if it is still live."""
-    now = now or timezone.now()
+    now = _utc_now(now)
     policies = get_policies()
     with transaction.atomic():
         _lock(hold.doctor_id, hold.patient_id)
         hold = Appointment.objects.select_for_update().select_related("doctor").get(pk=hold.pk)
         if hold.status != Status.HELD or hold.hold_expires_at <= now:
             raise HoldExpired()
+        if hold.hold_kind != HoldKind.WAITLIST_OFFER:
+            # A payment hold becomes an appointment when it is paid, never by accepting it.
+            raise Forbidden("This time is held until the payment goes through.")
         if actor.pk != hold.patient_id and not can_book_for_others(actor):
             raise Forbidden()
         return _convert_hold(
@@ -562,7 +546,7 @@ def appointment_act(
     """confirm, decline, cancel, check_in, no_show or complete, by the rules of the lifecycle."""
     if action not in _TARGETS:
         raise ValueError(f"Unknown action {action!r}")
-    now = now or timezone.now()
+    now = _utc_now(now)
     policies = get_policies()
     with transaction.atomic():
         appointment = _locked(appointment)
@@ -594,7 +578,8 @@ def appointment_act(
         elif action == "no_show":
             updates["no_show_excused"] = bool(excused)
             details["excused"] = bool(excused)
-        return _apply(
+        from_status = appointment.status
+        appointment = _apply(
             appointment,
             to_status=to_status,
             actor=actor,
@@ -603,6 +588,19 @@ def appointment_act(
             details=details,
             updates=updates,
         )
+        _notify_action(appointment, action, from_status=from_status, by_clinic=ctx.is_staff_for_it)
+        return appointment
+
+
+def _notify_action(appointment: Appointment, action: str, *, from_status: str, by_clinic: bool):
+    """The patient hears of confirmations, declines and cancellations; a withdrawn hold was never
+    an appointment, and the desk's own steps (check-in, no-show, complete) need no message."""
+    if action == "confirm":
+        notify_appointment(appointment, Kind.CONFIRMED)
+    elif action == "decline":
+        notify_appointment(appointment, Kind.DECLINED, by_clinic=True)
+    elif action == "cancel" and from_status != Status.HELD:
+        notify_appointment(appointment, Kind.CANCELLED, by_clinic=by_clinic)
 
 
 def appointment_reschedule(
@@ -615,7 +613,7 @@ def appointment_reschedule(
     now: datetime | None = None,
 ) -> Appointment:
     """Move an appointment to another offered slot of the same doctor, in one transaction."""
-    now = now or timezone.now()
+    now = _utc_now(now)
     policies = get_policies()
     new_start = new_start.astimezone(UTC)
     with transaction.atomic():
@@ -631,7 +629,7 @@ def appointment_reschedule(
         new_visit_type.doctor = appointment.doctor
         by_staff = ctx.is_staff_for_it
         if (
-            _is_offered(
+            slot_offered(
                 visit_type=new_visit_type,
                 start=new_start,
                 now=now,
@@ -641,7 +639,9 @@ def appointment_reschedule(
             )
             is None
         ):
-            raise _slot_taken(new_visit_type, new_start, now, policies)
+            raise _slot_taken(
+                new_visit_type, new_start, now, policies, exclude_appointment=appointment.pk
+            )
         duration = timedelta(minutes=new_visit_type.duration_minutes)
         new_end = new_start + duration
         if _patient_busy(appointment.patient_id, new_start, new_end, now, exclude=appointment.pk):
@@ -662,6 +662,7 @@ def appointment_reschedule(
             "blocked_start": new_start - before,
             "blocked_end": new_end + after,
             "reschedule_count": appointment.reschedule_count + (0 if by_staff else 1),
+            "reminder_sent_at": None,  # the new time gets its own reminder
         }
         if status == Status.REQUESTED and appointment.status != Status.REQUESTED:
             updates["requested_at"] = now
@@ -669,6 +670,8 @@ def appointment_reschedule(
             updates["confirmed_at"] = now
         if new_visit_type.mode == VisitMode.VIDEO and not appointment.meeting_token:
             updates["meeting_token"] = _meeting_token()
+        elif new_visit_type.mode != VisitMode.VIDEO and appointment.meeting_token:
+            updates["meeting_token"] = ""  # no longer a video visit: no room to join
         try:
             with transaction.atomic():
                 _apply(
@@ -684,7 +687,9 @@ def appointment_reschedule(
             error = translate_database_error(exc)
             if isinstance(error, SlotUnavailable):
                 appointment.refresh_from_db()
-                raise _slot_taken(new_visit_type, new_start, now, policies) from exc
+                raise _slot_taken(
+                    new_visit_type, new_start, now, policies, exclude_appointment=appointment.pk
+                ) from exc
             raise (error or exc) from exc
         Reschedule.objects.create(
             appointment=appointment,
@@ -696,6 +701,7 @@ def appointment_reschedule(
             reason=(reason or "").strip(),
             changed_at=now,
         )
+        notify_appointment(appointment, Kind.RESCHEDULED, old_start=old_start)
     return appointment
 
 

@@ -10,11 +10,12 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, pagination
+from rest_framework import exceptions, pagination, serializers
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from clinic_site.dates import OUT_OF_RANGE, in_range
 from clinic_site.exceptions import ClinicError
 
 # Database errors that mean "a rule refused this" are registered here by the apps that own the
@@ -35,6 +36,31 @@ class WriteThrottle(ScopedRateThrottle):
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return True
         return super().allow_request(request, view)
+
+
+class DateField(serializers.DateField):
+    """A date within the clinic's calendar range (clinic_site.dates)."""
+
+    def to_internal_value(self, value):
+        parsed = super().to_internal_value(value)
+        if not in_range(parsed):
+            raise serializers.ValidationError(OUT_OF_RANGE)
+        return parsed
+
+
+class DateTimeField(serializers.DateTimeField):
+    """A date and time within the clinic's calendar range (clinic_site.dates)."""
+
+    def to_internal_value(self, value):
+        parsed = super().to_internal_value(value)
+        if not in_range(parsed):
+            raise serializers.ValidationError(OUT_OF_RANGE)
+        return parsed
+
+
+def no_nul(value: str | None) -> str | None:
+    """Free text from a query string, without NUL characters (PostgreSQL refuses them)."""
+    return value.replace("\x00", "") if value else value
 
 
 def django_validation_error_to_drf(exc: DjangoValidationError) -> exceptions.ValidationError:

@@ -19,6 +19,7 @@ api_v1 = [
 urlpatterns = [
     path("accounts/", include("clinic_site.accounts.urls")),
     path("portal/", include(portal_urlpatterns)),
+    path("", include("booking.urls")),
     path("api/v1/", include(api_v1)),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("swagger/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="swagger"),

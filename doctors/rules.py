@@ -102,6 +102,17 @@ def blocked_range(start: datetime, end: datetime, rules: SlotRules) -> Range:
     )
 
 
+def _window_end_instant(we: datetime, tz: tzinfo) -> datetime:
+    """A window's wall-clock end as an instant: its later reading when the clocks go back, and
+    the moment the clocks jump when it falls in the hour that is skipped."""
+    if local_time_exists(we, tz):
+        return we.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    earlier = we
+    while not local_time_exists(earlier, tz):  # at most the length of the gap
+        earlier -= timedelta(minutes=1)
+    return earlier.replace(tzinfo=tz).astimezone(UTC) + timedelta(minutes=1)
+
+
 def candidate_slots(
     day: date, windows: Sequence[Window], tz: tzinfo, rules: SlotRules
 ) -> list[Slot]:
@@ -111,8 +122,7 @@ def candidate_slots(
     for window_start, window_end in windows:
         ws = datetime.combine(day, window_start)
         we = datetime.combine(day, window_end)
-        # The window's end as an instant (its later reading when the clocks go back).
-        window_end_utc = we.replace(tzinfo=tz, fold=1).astimezone(UTC)
+        window_end_utc = _window_end_instant(we, tz)
         start = ws
         while start + duration <= we:
             end = start + duration
@@ -174,7 +184,10 @@ def offered_slots(
     first_day = max(date_from, today)
     last_day = min(date_to, today + timedelta(days=rules.horizon_days))
     # Compared in UTC: datetimes of one zone compare by wall clock, which a DST night breaks.
-    not_before = (earliest if earliest is not None else now + rules.minimum_notice).astimezone(UTC)
+    if earliest is not None:
+        not_before = earliest.astimezone(UTC)
+    else:
+        not_before = now.astimezone(UTC) + rules.minimum_notice
     offered: list[Slot] = []
     previous_blocked_end: datetime | None = None
     day = first_day

@@ -122,8 +122,9 @@ class DoctorIndexPage(Page):
         from .selectors import directory_specialties, doctor_directory
 
         context = super().get_context(request, *args, **kwargs)
-        specialty = request.GET.get("specialty") or None
-        q = (request.GET.get("q") or "").strip()[:100] or None
+        # NUL characters never reach the database (PostgreSQL refuses them in text).
+        specialty = request.GET.get("specialty", "").replace("\x00", "") or None
+        q = request.GET.get("q", "").replace("\x00", "").strip()[:100] or None
         specialties = list(directory_specialties(self))
         if specialty and specialty not in {s.slug for s in specialties}:
             raise Http404("No such specialty.")
@@ -158,10 +159,11 @@ class DoctorPage(Page):
         verbose_name = "doctor page"
 
     def get_context(self, request, *args, **kwargs):
-        from .selectors import doctor_for_page
+        from .selectors import doctor_booking_panel, doctor_for_page
 
         context = super().get_context(request, *args, **kwargs)
-        context["doctor"] = doctor_for_page(self)
+        context["doctor"] = doctor = doctor_for_page(self)
+        context["booking"] = doctor_booking_panel(doctor)
         return context
 
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
+
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 from wagtail.images import get_image_model
 
-from doctors.models import Doctor, Specialty
+from booking import selectors as booking_selectors
+from clinic_site.policies import get_policies
+from doctors.models import Doctor, Specialty, VisitType
 from doctors.selectors import PORTRAIT_FILTER, THUMBNAIL_FILTER
 
 from .models import DoctorIndexPage, DoctorPage
@@ -64,3 +70,53 @@ def doctor_cards(doctor_ids: list[int]) -> list[DoctorPage]:
         )
     }
     return [pages[i] for i in doctor_ids if i in pages]
+
+
+@dataclass
+class BookingPanel:
+    """What a doctor's page shows about booking: the visit types, and the next few offered slots
+    of the first visit type (each a link to the review step)."""
+
+    visit_types: list
+    next_slots: list
+    first_visit_type: object | None
+
+
+NEXT_SLOTS_SHOWN = 6
+NEXT_SLOTS_PER_DAY = 3
+NEXT_SLOTS_DAYS = 14
+
+
+def doctor_booking_panel(doctor: Doctor) -> BookingPanel:
+    """A fixed number of queries: visit types, policies, windows, exceptions and busy ranges."""
+    visit_types = list(VisitType.objects.filter(doctor=doctor, is_active=True))
+    for visit_type in visit_types:
+        visit_type.doctor = doctor
+    if not visit_types or not doctor.accepting_bookings:
+        return BookingPanel(visit_types, [], visit_types[0] if visit_types else None)
+    policies = get_policies()
+    now = timezone.now()
+    first = visit_types[0]
+    today = timezone.localdate(now)
+    slots = booking_selectors.slot_search(
+        visit_type=first,
+        date_from=today,
+        date_to=today + timedelta(days=NEXT_SLOTS_DAYS),
+        now=now,
+        policies=policies,
+    )
+    return BookingPanel(visit_types, _spread(slots), first)
+
+
+def _spread(slots) -> list:
+    """The first few slots, at most three a day, so the panel shows more than one morning."""
+    tz = timezone.get_default_timezone()
+    shown, per_day = [], {}
+    for slot in slots:
+        day = slot.start.astimezone(tz).date()
+        if per_day.get(day, 0) < NEXT_SLOTS_PER_DAY:
+            per_day[day] = per_day.get(day, 0) + 1
+            shown.append(slot)
+            if len(shown) == NEXT_SLOTS_SHOWN:
+                break
+    return shown

@@ -10,6 +10,7 @@ so it never touches the development database. PNGs go to docs/screenshots/.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import socket
@@ -53,6 +54,28 @@ def _register_with_errors(page, base: str) -> None:
     page.wait_for_load_state("networkidle")
 
 
+def _first_slot(page, base: str) -> None:
+    page.goto(f"{base}/book/amelia-hart/")
+    page.locator("a.slot").first.click()
+    page.wait_for_load_state("networkidle")
+
+
+def _booked(page, base: str) -> None:
+    _first_slot(page, base)
+    page.fill("#id_reason", "Persistent cough for two weeks")
+    page.get_by_role("button", name="Confirm booking").click()
+    page.wait_for_load_state("networkidle")
+
+
+def _upcoming_detail(page, base: str, then: str | None = None) -> None:
+    page.goto(f"{base}/portal/appointments/")
+    page.locator(".appointment-row__title a").last.click()
+    page.wait_for_load_state("networkidle")
+    if then:
+        page.get_by_role("link", name=then).click()
+        page.wait_for_load_state("networkidle")
+
+
 # name -> (path, signed-in as, action before the shot)
 SHOTS = {
     "home": ("/", None, None),
@@ -64,6 +87,14 @@ SHOTS = {
     "portal": ("/portal/", PATIENT, None),
     "profile": ("/accounts/profile/", PATIENT, None),
     "profile-edit": ("/accounts/profile/edit/", PATIENT, None),
+    "slot-picker": ("/book/amelia-hart/", None, None),
+    "review": (None, PATIENT, _first_slot),
+    "booked": (None, PATIENT, _booked),
+    "my-appointments": ("/portal/appointments/", PATIENT, None),
+    "my-appointments-history": ("/portal/appointments/?tab=history", PATIENT, None),
+    "appointment-detail": (None, PATIENT, _upcoming_detail),
+    "reschedule": (None, PATIENT, functools.partial(_upcoming_detail, then="Change the time")),
+    "cancel": (None, PATIENT, functools.partial(_upcoming_detail, then="Cancel appointment")),
 }
 
 

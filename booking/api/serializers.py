@@ -5,8 +5,10 @@ from datetime import datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from clinic_site import api
 from clinic_site.accounts.roles import Role
 from doctors.api.serializers import DoctorDetailSerializer, DoctorSerializer
+from doctors.models import VisitMode
 
 from ..models import Appointment, Status
 from ..permissions import allowed_actions, role_of
@@ -84,8 +86,8 @@ class SlotSerializer(serializers.Serializer):
 
 
 class SlotQuerySerializer(serializers.Serializer):
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
+    date_from = api.DateField(required=False)
+    date_to = api.DateField(required=False)
     visit_type = IdField(required=False)
 
     MAX_DAYS = 62
@@ -143,7 +145,9 @@ class AppointmentSerializer(serializers.Serializer):
             if appointment.checked_in_at
             else None,
             "waiting_minutes": waiting,
-            "meeting_url": meeting_url(appointment) if show_meeting else None,
+            "meeting_url": meeting_url(appointment)
+            if show_meeting and visit_type.mode == VisitMode.VIDEO
+            else None,
             "payment_status": appointment.payment_status,
             "price": str(appointment.price),
             "hold_expires_at": dt.to_representation(appointment.hold_expires_at)
@@ -193,8 +197,8 @@ class AppointmentSchema(serializers.Serializer):
 
 class AppointmentListQuerySerializer(serializers.Serializer):
     status = serializers.CharField(required=False, max_length=200)
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
+    date_from = api.DateField(required=False)
+    date_to = api.DateField(required=False)
     doctor = IdField(required=False)
     patient = IdField(required=False)
     q = serializers.CharField(required=False, max_length=100, allow_blank=True)
@@ -210,7 +214,7 @@ class AppointmentListQuerySerializer(serializers.Serializer):
 class AppointmentCreateSerializer(serializers.Serializer):
     doctor = IdField()
     visit_type = IdField()
-    start = serializers.DateTimeField()
+    start = api.DateTimeField()
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
     patient = IdField(required=False)
     walk_in = serializers.BooleanField(required=False, default=False)
@@ -221,7 +225,7 @@ class ReasonSerializer(serializers.Serializer):
 
 
 class RescheduleSerializer(serializers.Serializer):
-    start = serializers.DateTimeField()
+    start = api.DateTimeField()
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
     visit_type = IdField(required=False)
 
@@ -282,10 +286,10 @@ class QueueEntrySerializer(serializers.Serializer):
 
 class QueueQuerySerializer(serializers.Serializer):
     doctor = IdField(required=False)
-    date = serializers.DateField(required=False)
+    date = api.DateField(required=False)
 
 
 class QueueReorderSerializer(serializers.Serializer):
     doctor = IdField()
-    date = serializers.DateField()
+    date = api.DateField()
     order = serializers.ListField(child=serializers.CharField(max_length=12), allow_empty=True)

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from clinic_site.accounts.models import User
 from clinic_site.accounts.roles import Role
-from clinic_site.api import WriteThrottle, django_validation_error_to_drf
+from clinic_site.api import WriteThrottle, django_validation_error_to_drf, no_nul
 from clinic_site.exceptions import Forbidden
 from clinic_site.policies import clinic_tz, get_policies
 from doctors import selectors as doctor_selectors
@@ -87,8 +87,8 @@ class DoctorListView(generics.ListAPIView):
 
     def get_queryset(self):
         return doctor_selectors.doctor_list(
-            specialty=self.request.query_params.get("specialty") or None,
-            q=(self.request.query_params.get("q") or "").strip()[:100] or None,
+            specialty=no_nul(self.request.query_params.get("specialty")) or None,
+            q=(no_nul(self.request.query_params.get("q")) or "").strip()[:100] or None,
         )
 
     def list(self, request, *args, **kwargs):

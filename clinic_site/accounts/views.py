@@ -85,6 +85,13 @@ class VerifyEmailView(FormView):
     template_name = "accounts/verify_email.html"
     form_class = VerifyEmailForm
 
+    def get(self, request, *args, **kwargs):
+        # Somewhere to come back to once the address is confirmed (a slot being booked).
+        next_url = _safe_next(request, request.GET.get("next"))
+        if next_url:
+            request.session[SESSION_NEXT] = next_url
+        return super().get(request, *args, **kwargs)
+
     def get_initial(self):
         email = self.request.GET.get("email") or self.request.session.get(SESSION_PENDING_EMAIL)
         if not email and self.request.user.is_authenticated:

@@ -176,6 +176,9 @@ AXES_LOCKOUT_CALLABLE = "clinic_site.accounts.views.lockout_response"
 AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password", "code"]
 
+# Prices are shown with this symbol (the clinic works in one currency).
+CLINIC_CURRENCY_SYMBOL = env("CLINIC_CURRENCY_SYMBOL", default="£")
+
 # Video visits: each gets a unique room under this address (any service that makes rooms on demand).
 CLINIC_MEETING_BASE_URL = env("CLINIC_MEETING_BASE_URL", default="https://meet.jit.si/")
 
@@ -222,6 +225,10 @@ else:
     EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Clinic Portal <no-reply@clinic.test>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Text messages (clinic_site/sms.py): a dotted path to a BaseSMSBackend subclass. The default
+# only logs each message; point it at a provider's backend to really send them.
+CLINIC_SMS_BACKEND = env("CLINIC_SMS_BACKEND", default="clinic_site.sms.LoggingSMSBackend")
 
 # --- Background work ------------------------------------------------------------------------
 # Immediate in development and tests (enqueued on commit, so it runs after the transaction);

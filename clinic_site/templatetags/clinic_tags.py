@@ -1,4 +1,7 @@
+from decimal import Decimal, InvalidOperation
+
 from django import template
+from django.conf import settings
 from django.templatetags.static import static
 from django.utils.html import format_html
 
@@ -22,3 +25,15 @@ def icon(name: str, label: str = "", css_class: str = ""):
         classes,
         href,
     )
+
+
+@register.filter
+def money(value) -> str:
+    """A price in the clinic's currency: "£45.00"; zero reads "Free"."""
+    try:
+        amount = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        return ""
+    if amount == 0:
+        return "Free"
+    return f"{settings.CLINIC_CURRENCY_SYMBOL}{amount:,.2f}"

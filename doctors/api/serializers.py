@@ -3,6 +3,8 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from clinic_site import api
+
 from ..models import Doctor, DoctorPayoutDetails, Specialty
 from ..permissions import can_view_payout
 from ..selectors import PORTRAIT_FILTER
@@ -86,9 +88,9 @@ class WeeklyWindowSerializer(serializers.Serializer):
 class ScheduleExceptionSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     kind = serializers.ChoiceField(choices=["day_off", "extra_hours"])
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
-    date = serializers.DateField(required=False, write_only=True)
+    date_from = api.DateField(required=False)
+    date_to = api.DateField(required=False)
+    date = api.DateField(required=False, write_only=True)
     start = serializers.TimeField(
         required=False, allow_null=True, format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"]
     )

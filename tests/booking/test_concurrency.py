@@ -363,7 +363,7 @@ def test_reschedule_racing_a_booking_for_the_same_new_slot_has_exactly_one_winne
 @pytest.fixture
 def checks_slipped(monkeypatch):
     """The service's own checks wrongly pass: only the database stands in the way."""
-    monkeypatch.setattr(services, "_is_offered", lambda **kwargs: object())
+    monkeypatch.setattr(services, "slot_offered", lambda **kwargs: object())
     monkeypatch.setattr(services, "_patient_busy", lambda *args, **kwargs: False)
 
 
@@ -560,8 +560,9 @@ def test_live_hold_refuses_others_but_its_patient_can_book_it():
     holder = make_user(Role.PATIENT)
     others = [make_user(Role.PATIENT) for _ in range(3)]
     start = at(days_ahead(3), "10:20")
+    # A waiting-list offer: booking it is accepting it (a payment hold waits for its payment).
     hold = services.hold_create(
-        patient=holder, visit_type=visit_type, start=start, kind=HoldKind.PAYMENT
+        patient=holder, visit_type=visit_type, start=start, kind=HoldKind.WAITLIST_OFFER
     )
 
     calls = [post_booking(p, visit_type, start) for p in others]

@@ -835,7 +835,7 @@ def test_a_live_hold_blocks_the_slot_for_everyone_else(visit, patient, other_pat
 
 
 def test_the_held_patient_books_the_held_slot_and_the_hold_becomes_the_appointment(visit, patient):
-    held = hold(visit, at(DAY, "09:40"), patient, now=booked_at())
+    held = hold(visit, at(DAY, "09:40"), patient, now=booked_at(), kind=HoldKind.WAITLIST_OFFER)
     now = booked_at() + timedelta(minutes=10)
     appointment = book(visit, at(DAY, "09:40"), patient=patient, now=now)
     assert appointment.pk == held.pk
@@ -843,6 +843,20 @@ def test_the_held_patient_books_the_held_slot_and_the_hold_becomes_the_appointme
     row = fresh(appointment)
     assert (row.hold_kind, row.hold_expires_at) == ("", None)
     assert_moved(appointment, frm=Status.HELD, to=Status.REQUESTED, by=patient, when=now)
+
+
+def test_booking_a_slot_held_for_payment_again_does_not_skip_the_payment(visit, patient):
+    """A payment hold becomes an appointment only when paid: asking for the same slot again
+    gives back the same hold, still held and still to be paid."""
+    held = hold(visit, at(DAY, "09:40"), patient, now=booked_at())
+    with unchanged(held):
+        again = book(
+            visit, at(DAY, "09:40"), patient=patient, now=booked_at() + timedelta(minutes=5)
+        )
+    assert again.pk == held.pk
+    row = fresh(held)
+    assert (row.status, row.hold_kind, row.payment_status) == ("HELD", "payment", "pending")
+    assert Appointment.objects.count() == 1
 
 
 def test_own_live_hold_does_not_let_its_patient_overlap_the_doctor_elsewhere(visit, patient):

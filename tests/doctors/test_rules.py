@@ -874,3 +874,27 @@ def test_weekly_windows_problems_name_every_problem():
         w(7, "09:00", "10:00"),
     ]
     assert len(weekly_windows_problems(windows)) == 3
+
+
+# --- Review findings: the same instant, and a window ending in the skipped hour --------------
+
+
+def test_the_same_instant_of_now_gives_the_same_offer_in_any_zone():
+    """Notice is added in absolute time: `now` in the clinic's zone on the night the clocks go
+    back gives exactly what the same instant in UTC gives."""
+    rules = slot_rules(d=10, before=0, after=0, notice=120)
+    weekly = every_day(("00:00", "06:00"))
+    now_local = datetime(2027, 10, 31, 0, 30, tzinfo=LONDON)  # BST, before the change
+    local = offer(FALL_BACK, rules, weekly=weekly, tz=LONDON, now=now_local)
+    in_utc = offer(FALL_BACK, rules, weekly=weekly, tz=LONDON, now=now_local.astimezone(UTC))
+    assert [utc(s.start) for s in local] == [utc(s.start) for s in in_utc]
+    assert utc(local[0].start) >= utc(now_local) + minutes(120)
+
+
+def test_window_ending_inside_the_skipped_hour_keeps_its_slots_up_to_the_jump():
+    """00:00-01:30 on the night 01:00 becomes 02:00: the window really ends at the jump, so the
+    slots whose wall-clock times exist before it are all offered."""
+    rules = slot_rules(d=10, before=0, after=0)
+    slots = offer(SPRING_FORWARD, rules, weekly=every_day(("00:00", "01:30")), tz=LONDON)
+    assert local_starts(slots, LONDON) == ["00:00", "00:10", "00:20", "00:30", "00:40"]
+    assert all(utc(s.end) <= datetime(2027, 3, 28, 1, 0, tzinfo=UTC) for s in slots)
