@@ -75,6 +75,8 @@ class Appointment(models.Model):
     walk_in = models.BooleanField(default=False)
     reschedule_count = models.PositiveSmallIntegerField(default=0)
     queue_position = models.PositiveIntegerField(null=True, blank=True)
+    # When the doctor called the patient in from the waiting room (the queue's "call next").
+    called_at = models.DateTimeField(null=True, blank=True)
     no_show_excused = models.BooleanField(null=True, blank=True)
     meeting_token = models.CharField(max_length=40, blank=True)
     created_by = models.ForeignKey(

@@ -16,6 +16,8 @@ Nothing clinical goes into a message: not the patient's reason for the visit, no
 from __future__ import annotations
 
 import logging
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -66,9 +68,26 @@ def notify_appointment(
     _queue_on_commit(appointment.reference, Kind(kind), old_start=old_start, by_clinic=by_clinic)
 
 
+_quiet = threading.local()
+
+
+@contextmanager
+def notices_suppressed():
+    """Write bookings without telling anyone: for loading demo or imported history, where the
+    "patients" must not get hundreds of e-mails about visits that happened weeks ago."""
+    previous = getattr(_quiet, "on", False)
+    _quiet.on = True
+    try:
+        yield
+    finally:
+        _quiet.on = previous
+
+
 def _queue_on_commit(
     reference: str, kind: Kind, *, old_start: datetime | None = None, by_clinic: bool = False
 ) -> None:
+    if getattr(_quiet, "on", False):
+        return
     kwargs = {
         "reference": reference,
         "kind": str(kind),

@@ -103,6 +103,15 @@ def _schedules(doctor_ids: Sequence[int], date_from: date, date_to: date):
     return weekly, changes
 
 
+def working_windows(
+    doctor: Doctor, date_from: date, date_to: date
+) -> dict[date, list[rules.Window]]:
+    """The merged working windows of each local date (two queries: windows, exceptions)."""
+    weekly, changes = _schedules([doctor.pk], date_from, date_to)
+    days = (date_from + timedelta(days=i) for i in range((date_to - date_from).days + 1))
+    return {day: rules.windows_of_date(day, weekly[doctor.pk], changes[doctor.pk]) for day in days}
+
+
 def slot_search(
     *,
     visit_type: VisitType,

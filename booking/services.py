@@ -734,3 +734,30 @@ def queue_reorder(*, doctor: Doctor, day, order: list[str], actor: User) -> list
                 appointment.queue_position = position
                 appointment.save(update_fields=["queue_position", "updated_at"])
         return [by_reference[ref] for ref in wanted]
+
+
+def queue_call_next(*, doctor: Doctor, actor: User, now: datetime | None = None):
+    """The doctor calls in the next waiting patient of today's queue (None if nobody waits).
+
+    Only the doctor themself; the called patient stays CHECKED_IN (and first in the queue) until
+    the visit is completed, but no longer counts as waiting.
+    """
+    from .permissions import is_doctor_of
+    from .selectors import queue_for
+
+    if not is_doctor_of(actor, doctor):
+        raise Forbidden("Only the doctor calls patients in.")
+    now = _utc_now(now)
+    with transaction.atomic():
+        Doctor.objects.select_for_update().get(pk=doctor.pk)
+        waiting = (
+            queue_for(doctor, now.astimezone(clinic_tz()).date())
+            .filter(called_at__isnull=True)
+            .select_for_update(of=("self",))
+            .first()
+        )
+        if waiting is None:
+            return None
+        waiting.called_at = now
+        waiting.save(update_fields=["called_at", "updated_at"])
+        return waiting

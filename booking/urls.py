@@ -21,7 +21,6 @@ urlpatterns = [
         views.RescheduleConfirmView.as_view(),
         name="reschedule_confirm",
     ),
-    path(A + "summary/", views.SummaryView.as_view(), name="summary"),
     path(A + "calendar.ics", views.CalendarFileView.as_view(), name="calendar"),
     path("portal/my-data/", views.MyDataView.as_view(), name="my_data"),
 ]

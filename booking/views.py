@@ -1,6 +1,6 @@
 """The patient's side of booking: the slot picker (public), the review step and the booked page,
-my appointments, an appointment's details, cancelling, rescheduling, the consultation summary and
-the "my data" download.
+my appointments, an appointment's details, cancelling, rescheduling and the "my data" download
+(the visit summary is records.views).
 
 Views parse input, call one selector or service and render; every rule lives in the services,
 `rules.py` and `permissions.py`. The slot picker works as plain links and forms; a small script
@@ -141,6 +141,7 @@ def picker_context(
     slot_url,
     picker_url: str,
     exclude_appointment: int | None = None,
+    front_desk: bool = False,
 ) -> dict:
     """One week of offered slots for the picker, with links to the previous and next weeks.
 
@@ -161,6 +162,7 @@ def picker_context(
         now=now,
         policies=policies,
         exclude_appointment=exclude_appointment,
+        front_desk=front_desk,
     )
     by_day: dict[date, list] = {}
     tz = clinic_tz()
@@ -202,7 +204,7 @@ def picker_context(
         "next_week_url": week_link(next_week if next_week <= last_day else None),
         "first_available": first_available,
         "picker_url": picker_url,
-        "online_booking_closed": not doctor.accepting_bookings,
+        "online_booking_closed": not doctor.accepting_bookings and not front_desk,
     }
 
 
@@ -644,22 +646,7 @@ class RescheduleConfirmView(PatientPortalMixin, View):
         return render(request, self.template_name, context, status=409)
 
 
-# --- The consultation summary and "my data" --------------------------------------------------
-
-
-class SummaryView(PatientPortalMixin, View):
-    """A completed visit's consultation summary, read-only; nothing to read before completion."""
-
-    def get(self, request, reference: str):
-        appointment = appointment_get_for_user(request.user, reference)
-        if appointment.status != Status.COMPLETED:
-            raise Http404("There is no summary for this appointment.")
-        record = getattr(appointment, "record", None)
-        if record is not None and record.finalised_at is None:
-            record = None
-        return render(
-            request, "booking/summary.html", {"appointment": appointment, "record": record}
-        )
+# --- "My data" ------------------------------------------------------------------------------------
 
 
 def _plain(value):

@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("clinic_site.accounts.api.urls")),
     path("", include("doctors.api.urls")),
     path("", include("booking.api.urls")),
+    path("", include("records.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 
@@ -20,6 +21,7 @@ urlpatterns = [
     path("accounts/", include("clinic_site.accounts.urls")),
     path("portal/", include(portal_urlpatterns)),
     path("", include("booking.urls")),
+    path("", include("records.urls")),
     path("api/v1/", include(api_v1)),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("swagger/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="swagger"),

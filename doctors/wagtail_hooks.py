@@ -1,12 +1,11 @@
-"""Doctors in the Wagtail admin (snippets, so pages can choose them); specialties as reference
-data in the "Clinic" group of wagtail-modeladmin."""
+"""Doctors in the Wagtail admin (snippets, so pages can choose them). Specialties and visit types
+are reference data in the dashboard's "Clinic" group (dashboard/wagtail_hooks.py)."""
 
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
-from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup, modeladmin_register
 
-from .models import Doctor, DoctorPayoutDetails, Specialty, VisitType
+from .models import Doctor, DoctorPayoutDetails
 
 
 class DoctorViewSet(SnippetViewSet):
@@ -67,42 +66,3 @@ class DoctorViewSetGroup(SnippetViewSetGroup):
 
 
 register_snippet(DoctorViewSetGroup)
-
-
-class SpecialtyAdmin(ModelAdmin):
-    model = Specialty
-    menu_label = "Specialties"
-    menu_icon = "tag"
-    list_display = ("name", "slug")
-    search_fields = ("name",)
-    panels = [FieldPanel("name"), FieldPanel("slug"), FieldPanel("description")]
-
-
-class VisitTypeAdmin(ModelAdmin):
-    model = VisitType
-    menu_label = "Visit types"
-    menu_icon = "time"
-    list_display = ("name", "doctor", "duration_minutes", "mode", "price", "is_active")
-    list_filter = ("mode", "duration_minutes", "is_active", "doctor")
-    search_fields = ("name", "doctor__name")
-    panels = [
-        FieldPanel("doctor"),
-        FieldPanel("name"),
-        FieldPanel("duration_minutes"),
-        FieldPanel("mode"),
-        FieldPanel("price"),
-        FieldPanel("sort_order"),
-        FieldPanel("is_active"),
-    ]
-
-
-class ClinicReferenceGroup(ModelAdminGroup):
-    """Reference data: specialties and visit types (medicines join later)."""
-
-    menu_label = "Clinic"
-    menu_icon = "site"
-    menu_order = 150
-    items = (SpecialtyAdmin, VisitTypeAdmin)
-
-
-modeladmin_register(ClinicReferenceGroup)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from wagtail.images import get_image_model
 from wagtail.models import Page, Site
 
+from booking.notifications import notices_suppressed
 from clinic_site.accounts.models import PatientProfile, User
 from clinic_site.accounts.roles import Role
 from clinic_site.accounts.services import user_set_role
@@ -640,7 +641,8 @@ def seed_demo(stdout=None) -> None:
         ensure_availability(doctor)
     now = timezone.now()
     ensure_exceptions(doctors, timezone.localdate(now))
-    booked = ensure_appointments(doctors, demo_password_hash(), now=now)
+    with notices_suppressed():  # demo history: nobody is told about visits that never were
+        booked = ensure_appointments(doctors, demo_password_hash(), now=now)
     say(f"Schedules: visit types, weekly hours and exceptions; {booked} appointments added")
 
     if not home.body:

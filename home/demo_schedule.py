@@ -26,7 +26,6 @@ from clinic_site.accounts.roles import Role
 from clinic_site.accounts.services import user_set_role
 from clinic_site.policies import clinic_tz, get_policies
 from doctors.models import Doctor, ExceptionKind, ScheduleException, VisitType, WeeklyWindow
-from records.models import ConsultationRecord
 
 # (name, minutes, mode, price) per kind of practice.
 GP_VISITS = [
@@ -218,12 +217,93 @@ def _confirm(appointment: Appointment, cast: _Cast) -> None:
         )
 
 
-def _finalised_record(appointment: Appointment, at: dt.datetime) -> None:
-    record, _ = ConsultationRecord.objects.get_or_create(
-        appointment=appointment, defaults={"author": appointment.doctor.user}
+# (diagnosis, notes, prescriptions, tests) — plausible primary-care visits, written the way the
+# doctor would write them in the dashboard.
+CONSULTATIONS = [
+    (
+        "Acute viral upper respiratory tract infection",
+        "Three days of sore throat, runny nose and mild cough. No fever today. Chest clear, "
+        "throat mildly red, no exudate. Advised rest and fluids.",
+        [
+            (
+                "Paracetamol 500 mg",
+                "1-2 tablets",
+                "up to four times a day",
+                "5 days",
+                "As needed for pain or fever.",
+            )
+        ],
+        [],
+    ),
+    (
+        "Essential hypertension, well controlled",
+        "Home readings average 132/84. No side effects from treatment. Lifestyle advice repeated.",
+        [("Amlodipine 5 mg", "1 tablet", "once a day", "3 months", "Take in the morning.")],
+        [("Kidney function and electrolytes", "Annual check before the next review.")],
+    ),
+    (
+        "Atopic eczema, flare on both forearms",
+        "Dry, itchy patches on both forearms for two weeks. No signs of infection.",
+        [
+            (
+                "Emollient cream",
+                "apply liberally",
+                "three times a day",
+                "ongoing",
+                "Use instead of soap.",
+            ),
+            (
+                "Hydrocortisone 1% cream",
+                "thin layer",
+                "twice a day",
+                "7 days",
+                "On the red patches only.",
+            ),
+        ],
+        [],
+    ),
+    (
+        "Low back pain, mechanical",
+        "Pain after lifting at work, no red flags, normal neurology. Advised to stay active.",
+        [
+            (
+                "Ibuprofen 400 mg",
+                "1 tablet",
+                "three times a day with food",
+                "5 days",
+                "Stop if stomach pain.",
+            )
+        ],
+        [],
+    ),
+    (
+        "Iron deficiency suspected",
+        "Tiredness for two months, pale conjunctivae. Diet reviewed.",
+        [],
+        [("Full blood count", "Fasting not needed."), ("Ferritin", "")],
+    ),
+]
+
+
+def _finalised_record(appointment: Appointment, cast: _Cast, at: dt.datetime) -> None:
+    """The doctor writes the visit's record and completes the visit, as in the dashboard."""
+    from records import services as records
+
+    diagnosis, notes, prescriptions, tests = cast.rng.choice(CONSULTATIONS)
+    doctor_user = appointment.doctor.user
+    records.record_save(
+        appointment=appointment,
+        actor=doctor_user,
+        diagnosis=diagnosis,
+        notes=notes,
+        prescriptions=[
+            dict(zip(("drug", "dose", "frequency", "duration", "instructions"), item, strict=True))
+            for item in prescriptions
+        ],
+        tests=[dict(zip(("name", "notes"), item, strict=True)) for item in tests],
+        now=at,
     )
-    record.finalised_at = at
-    record.save(update_fields=["finalised_at"])
+    records.record_finalise(appointment=appointment, actor=doctor_user, complete=True, now=at)
 
 
 def _past_visit(appointment: Appointment, cast: _Cast, outcome: str) -> None:
@@ -267,10 +347,7 @@ def _past_visit(appointment: Appointment, cast: _Cast, outcome: str) -> None:
     )
     if outcome == "completed" and doctor_user is not None:
         done = appointment.end + dt.timedelta(minutes=cast.rng.randint(0, 10))
-        _finalised_record(appointment, done)
-        booking.appointment_act(
-            appointment=appointment, actor=doctor_user, action="complete", now=done
-        )
+        _finalised_record(appointment, cast, done)
 
 
 def _future_visit(appointment: Appointment, cast: _Cast, outcome: str, now: dt.datetime) -> None:

@@ -33,6 +33,8 @@ LAUNCH_ARGS = [
 ]
 VIEWPORTS = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 375, "height": 812}}
 PATIENT = ("patient@clinic.test", "Demo-pass-2026!")
+RECEPTION = ("reception@clinic.test", "Demo-pass-2026!")
+DOCTOR = ("doctor@clinic.test", "Demo-pass-2026!")
 
 
 def _login(page, base: str, email: str, password: str) -> None:
@@ -76,6 +78,42 @@ def _upcoming_detail(page, base: str, then: str | None = None) -> None:
         page.wait_for_load_state("networkidle")
 
 
+def _dashboard_appointment(page, base: str, then: str | None = None) -> None:
+    """A confirmed appointment of today or later, opened from the filtered list."""
+    page.goto(f"{base}/admin/clinic/appointments/?status=REQUESTED")
+    page.locator("a.cp-reference").first.click()
+    page.wait_for_load_state("networkidle")
+    if then:
+        page.get_by_role("link", name=then).click()
+        page.wait_for_load_state("networkidle")
+
+
+def _doctor_record(page, base: str) -> None:
+    """The doctor's first waiting patient: the consultation record being written."""
+    page.goto(f"{base}/admin/clinic/queue/")
+    page.locator("table.cp-queue a").first.click()
+    page.wait_for_load_state("networkidle")
+    page.get_by_role("link", name="Start the record").click()
+    page.wait_for_load_state("networkidle")
+    page.fill("#id_diagnosis", "Acute viral upper respiratory tract infection")
+    page.fill("#id_notes", "Three days of sore throat and cough. Chest clear. Rest and fluids.")
+    page.fill("#id_rx-0-drug", "Paracetamol 500 mg")
+    page.fill("#id_rx-0-dose", "1-2 tablets")
+    page.fill("#id_rx-0-frequency", "up to four times a day")
+    page.fill("#id_rx-0-duration", "5 days")
+    page.fill("#id_tests-0-name", "Throat swab")
+    page.wait_for_timeout(6500)  # the draft saves itself
+    page.evaluate("document.activeElement.blur(); window.scrollTo(0, 0)")
+
+
+def _finalised_record(page, base: str) -> None:
+    page.goto(f"{base}/admin/clinic/appointments/?status=COMPLETED")
+    page.locator("a.cp-reference").first.click()
+    page.wait_for_load_state("networkidle")
+    page.get_by_role("link", name="Read the record").click()
+    page.wait_for_load_state("networkidle")
+
+
 # name -> (path, signed-in as, action before the shot)
 SHOTS = {
     "home": ("/", None, None),
@@ -95,6 +133,22 @@ SHOTS = {
     "appointment-detail": (None, PATIENT, _upcoming_detail),
     "reschedule": (None, PATIENT, functools.partial(_upcoming_detail, then="Change the time")),
     "cancel": (None, PATIENT, functools.partial(_upcoming_detail, then="Cancel appointment")),
+    "dashboard-home-reception": ("/admin/", RECEPTION, None),
+    "dashboard-home-doctor": ("/admin/", DOCTOR, None),
+    "dashboard-appointments": ("/admin/clinic/appointments/?status=CONFIRMED", RECEPTION, None),
+    "dashboard-appointment": (None, RECEPTION, _dashboard_appointment),
+    "dashboard-reschedule": (
+        None,
+        RECEPTION,
+        functools.partial(_dashboard_appointment, then="Move to another time"),
+    ),
+    "dashboard-calendar": ("/admin/clinic/calendar/", DOCTOR, None),
+    "dashboard-queue": ("/admin/clinic/queue/", RECEPTION, None),
+    "dashboard-record": (None, DOCTOR, _doctor_record),
+    "dashboard-record-finalised": (None, DOCTOR, _finalised_record),
+    "dashboard-schedules": ("/admin/clinic/schedules/", RECEPTION, None),
+    "dashboard-schedule": ("/admin/clinic/schedules/", DOCTOR, None),
+    "dashboard-book": ("/admin/clinic/book/?q=ol", RECEPTION, None),
 }
 
 
@@ -156,8 +210,13 @@ def main() -> None:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
             for viewport_name, viewport in VIEWPORTS.items():
                 for name in names:
+                    dashboard = name.startswith("dashboard-")
+                    if dashboard and viewport_name != "desktop":
+                        continue  # the staff dashboard is a desk-top tool: one width is enough
                     path, account, action = SHOTS[name]
-                    context = browser.new_context(viewport=viewport, device_scale_factor=1)
+                    # Wagtail's admin scrolls inside its own panes: give it a tall window.
+                    size = {**viewport, "height": 1500} if dashboard else viewport
+                    context = browser.new_context(viewport=size, device_scale_factor=1)
                     page = context.new_page()
                     if account:
                         _login(page, base, *account)

@@ -272,10 +272,12 @@ class ProfileForm(ClinicFormMixin, ProfileFieldsMixin):
 class ClinicPasswordResetForm(ClinicFormMixin, PasswordResetForm):
     def get_users(self, email):
         # Same rule as sign-in: active accounts with a usable password, matched case-insensitively.
+        # Also patients registered at the front desk who have not set a password yet (their
+        # welcome link may have expired): the link is how they get one.
         return (
             u
             for u in User.objects.filter(email=email.strip().lower(), is_active=True)
-            if u.has_usable_password()
+            if u.has_usable_password() or (u.is_patient and u.last_login is None)
         )
 
     def send_mail(

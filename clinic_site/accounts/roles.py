@@ -41,12 +41,29 @@ SCHEDULE_PERMISSIONS = tuple(
     for verb in ("add", "change", "delete", "view")
 )
 
+# Consultation records (records app). Receptionists and editors get none of these, ever.
+RECORD_MODELS = ("consultationrecord", "prescriptionitem", "requestedtest", "addendum")
+RECORD_READ_PERMISSIONS = tuple(f"records.view_{model}" for model in RECORD_MODELS)
+RECORD_WRITE_PERMISSIONS = (
+    *RECORD_READ_PERMISSIONS,
+    "records.add_consultationrecord",
+    "records.change_consultationrecord",
+    *(
+        f"records.{verb}_{model}"
+        for model in ("prescriptionitem", "requestedtest")
+        for verb in ("add", "change", "delete")
+    ),
+    "records.add_addendum",
+)
+
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.PATIENT: (
         "accounts.view_patientprofile",
         "accounts.change_patientprofile",
         "booking.add_appointment",
         "booking.view_appointment",
+        # Their own finalised records of completed visits, read only (records/permissions.py).
+        *RECORD_READ_PERMISSIONS,
     ),
     Role.DOCTOR: (
         "wagtailadmin.access_admin",
@@ -65,6 +82,10 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         # Their own appointments (booking/permissions.py).
         "booking.view_appointment",
         "booking.change_appointment",
+        # Consultation records of their own appointments (records/permissions.py): write the
+        # record and its items, sign addenda, read; the medicine catalogue for suggestions.
+        *RECORD_WRITE_PERMISSIONS,
+        "records.view_medicine",
     ),
     Role.RECEPTIONIST: (
         "wagtailadmin.access_admin",
@@ -102,6 +123,13 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "booking.add_appointment",
         "booking.view_appointment",
         "booking.change_appointment",
+        # Consultation records: read only, every read logged (records/permissions.py); the
+        # access log; the medicine catalogue.
+        *RECORD_READ_PERMISSIONS,
+        "records.view_recordaccess",
+        "records.add_medicine",
+        "records.change_medicine",
+        "records.view_medicine",
         "clinic_site.change_clinicpolicies",
         "clinic_site.view_clinicpolicies",
         "home.change_clinicdetails",

@@ -13,10 +13,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from clinic_site.mail import send_templated_email
 from clinic_site.policies import get_policies
@@ -73,20 +77,95 @@ def patient_register(
 
     Field errors are raised as a `ValidationError` keyed by field; nothing is stored then.
     """
+    needs_activation = get_policies().accounts_need_activation
+    user, patient, errors = _new_patient(
+        email=email,
+        full_name=full_name,
+        phone=phone,
+        date_of_birth=date_of_birth,
+        national_id=national_id,
+        profile=profile,
+        is_active=not needs_activation,
+        activated_at=None if needs_activation else timezone.now(),
+    )
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+
+    user.set_password(password)
+    _store_patient(user, patient)
+    email_verification_send(user=user)
+    return user
+
+
+@transaction.atomic
+def patient_register_at_desk(
+    *,
+    actor: User,
+    email: str,
+    full_name: str,
+    phone: str,
+    date_of_birth: date,
+    national_id: str | None = None,
+    **profile: Any,
+) -> User:
+    """Register a patient who is at the desk or on the phone (receptionists and administrators).
+
+    The account is active at once (the clinic has seen the patient) and has no usable password:
+    the patient is e-mailed a link, once the transaction commits, to choose one. The e-mail
+    address counts as unverified until the patient proves it; that only matters for booking
+    online themselves. Field errors are raised as a `ValidationError` keyed by field, exactly
+    like self-registration; nothing is stored then.
+    """
+    permissions.require(
+        actor.is_authenticated and actor.is_active and actor.role in permissions.FRONT_DESK_ROLES
+    )
+    user, patient, errors = _new_patient(
+        email=email,
+        full_name=full_name,
+        phone=phone,
+        date_of_birth=date_of_birth,
+        national_id=national_id,
+        profile=profile,
+        is_active=True,
+        activated_at=timezone.now(),
+    )
+    if errors:
+        raise ValidationError(errors)
+
+    user.set_unusable_password()
+    _store_patient(user, patient)
+    _send_desk_welcome(user)
+    return user
+
+
+def _new_patient(
+    *,
+    email: str,
+    full_name: str,
+    phone: str,
+    date_of_birth: date,
+    national_id: str | None,
+    profile: dict[str, Any],
+    is_active: bool,
+    activated_at,
+) -> tuple[User, PatientProfile, dict[str, list[str]]]:
+    """A new (unsaved) patient account and profile, and the field errors of the details given."""
     unknown = set(profile) - set(PROFILE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown profile fields: {sorted(unknown)}")
     email = normalise_email(email)
     national_id = normalise_national_id(national_id)
-    policies = get_policies()
-
     user = User(
         email=email,
         full_name=full_name.strip(),
         phone=phone.strip(),
         national_id=national_id,
-        is_active=not policies.accounts_need_activation,
-        activated_at=None if policies.accounts_need_activation else timezone.now(),
+        is_active=is_active,
+        activated_at=activated_at,
     )
     patient = PatientProfile(user=user, date_of_birth=date_of_birth, **profile)
     errors: dict[str, list[str]] = {}
@@ -94,16 +173,12 @@ def patient_register(
         errors["email"] = [DUPLICATE_EMAIL_MESSAGE]
     if national_id and User.objects.filter(national_id=national_id).exists():
         errors["national_id"] = [DUPLICATE_NATIONAL_ID_MESSAGE]
-    try:
-        validate_password(password, user=user)
-    except ValidationError as exc:
-        errors["password"] = list(exc.messages)
     _collect_model_errors(user, errors, exclude=["password", "email", "national_id"])
     _collect_model_errors(patient, errors, exclude=["user"])
-    if errors:
-        raise ValidationError(errors)
+    return user, patient, errors
 
-    user.set_password(password)
+
+def _store_patient(user: User, patient: PatientProfile) -> None:
     try:
         with transaction.atomic():
             user.save()
@@ -113,8 +188,30 @@ def patient_register(
     patient.user = user
     patient.save()
     user.groups.add(Group.objects.get(name=Role.PATIENT.group_name))
-    email_verification_send(user=user)
-    return user
+
+
+def _send_desk_welcome(user: User) -> None:
+    """E-mail a patient registered at the desk a link to choose their password.
+
+    The link is Django's password-reset link (the portal's reset page): it works once, for
+    PASSWORD_RESET_TIMEOUT, and stops working as soon as a password is set.
+    """
+    path = reverse(
+        "accounts:password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    send_templated_email(
+        to=[user.email],
+        template="desk_welcome",
+        context={
+            "name": user.get_short_name(),
+            "set_password_url": settings.WAGTAILADMIN_BASE_URL.rstrip("/") + path,
+            "days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
+        },
+    )
 
 
 def _collect_model_errors(obj, errors: dict[str, list[str]], exclude: list[str]) -> None:

@@ -6,7 +6,6 @@ availability, which depends on appointments.
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, status
@@ -98,6 +97,5 @@ class ScheduleExceptionDetailView(APIView):
     def delete(self, request, pk: int, exception_id: int):
         doctor = _doctor_for_schedule(request, pk)
         exception = get_object_or_404(ScheduleException, pk=exception_id, doctor=doctor)
-        with transaction.atomic():
-            exception.delete()
+        services.schedule_exception_delete(exception=exception, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

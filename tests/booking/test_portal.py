@@ -1,6 +1,7 @@
 """The patient's booking pages (product.md §§3-5, 13-14; scheduling-rules.md; permissions.md):
 the public slot picker, the review step and booking, My appointments, an appointment's details,
-cancelling, rescheduling, the visit summary, the "my data" download and the portal home.
+cancelling, rescheduling, the "my data" download and the portal home (the visit summary, now in
+the records app, is tested in tests/records/test_summary.py).
 
 Everything goes through HTTP with the Django test client, as a browser would, and is checked
 against the stored rows. The clock is frozen at 06:00 on Monday `TODAY`; most visits are on `DAY`,
@@ -30,7 +31,6 @@ from clinic_site.accounts import services as account_services
 from clinic_site.accounts.roles import Role
 from doctors.models import Doctor
 from home.models import ClinicDetails
-from records.models import ConsultationRecord
 from tests.factories import (
     DoctorFactory,
     VisitTypeFactory,
@@ -157,7 +157,6 @@ def appointment_urls(appointment, new_start: dt.datetime | None = None) -> dict[
         "reschedule_confirm": base
         + "reschedule/confirm/?"
         + urlencode({"start": new_start.isoformat()}),
-        "summary": base + "summary/",
         "calendar": base + "calendar.ics",
     }
 
@@ -231,7 +230,6 @@ PER_APPOINTMENT = (
     "cancel",
     "reschedule",
     "reschedule_confirm",
-    "summary",
     "calendar",
 )
 
@@ -294,9 +292,6 @@ def test_staff_are_sent_to_their_dashboard(client, doctor, visit_type, appointme
 
 @pytest.mark.parametrize("name", PER_APPOINTMENT)
 def test_another_patients_appointment_is_a_404(client, other_patient, appointment, name):
-    # Completed, so that the summary's 404 is about whose it is, not about its status.
-    if name == "summary":
-        set_status(appointment, Status.COMPLETED)
     client.force_login(other_patient)
     assert client.get(appointment_urls(appointment)[name]).status_code == 404
 
@@ -927,15 +922,6 @@ def test_detail_after_the_reschedule_limit_says_so(patient_client, travel, patie
     assert "the most the clinic allows online" in messages_text(response)
 
 
-def test_detail_of_a_completed_visit_links_to_its_summary(patient_client, patient, visit_type):
-    appointment = past_visit(visit_type, patient, PAST, "09:00", Status.COMPLETED)
-    urls = appointment_urls(appointment)
-    html = page(patient_client.get(urls["detail"]))
-    assert f'href="{urls["summary"]}"' in html
-    assert "This visit has taken place." in html
-    assert f'href="{urls["cancel"]}"' not in html
-
-
 # --- 6. Cancelling ----------------------------------------------------------------------------
 
 
@@ -1146,42 +1132,7 @@ def test_reschedule_confirm_at_the_ends_of_the_calendar_never_500s(
     assert fresh(appointment).start == at(DAY, "09:00")
 
 
-# --- 8. The visit summary ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "status", [Status.REQUESTED, Status.CONFIRMED, Status.CANCELLED, Status.NO_SHOW]
-)
-def test_summary_exists_only_for_completed_visits(patient_client, appointment, status):
-    set_status(appointment, status)
-    assert patient_client.get(appointment_urls(appointment)["summary"]).status_code == 404
-
-
-def test_summary_without_a_finalised_record_shows_the_empty_state(
-    patient_client, patient, doctor, visit_type
-):
-    appointment = past_visit(visit_type, patient, PAST, "09:00", Status.COMPLETED)
-    url = appointment_urls(appointment)["summary"]
-    response = patient_client.get(url)
-    assert response.status_code == 200
-    assert "Your summary is not ready yet" in page(response)
-
-    ConsultationRecord.objects.create(appointment=appointment, author=doctor.user)  # a draft
-    html = page(patient_client.get(url))
-    assert "Your summary is not ready yet" in html
-    assert "finalised this summary" not in html
-
-
-def test_summary_with_a_finalised_record_shows_it(patient_client, patient, doctor, visit_type):
-    appointment = past_visit(visit_type, patient, PAST, "09:00", Status.COMPLETED)
-    ConsultationRecord.objects.create(
-        appointment=appointment, author=doctor.user, finalised_at=at(PAST, "10:05")
-    )
-    response = patient_client.get(appointment_urls(appointment)["summary"])
-    assert response.status_code == 200
-    html = page(response)
-    assert "Your doctor finalised this summary on 24 February 2031, 10:05." in html
-    assert "Your summary is not ready yet" not in html
+# --- 8. (the visit summary: tests/records/test_summary.py) ----------------------------------------
 
 
 # --- 9. My data -------------------------------------------------------------------------------
@@ -1278,8 +1229,6 @@ def test_portal_home_without_bookings_says_so(patient_client):
 def test_portal_pages_are_never_stored_by_caches(
     patient_client, patient, doctor, visit_type, appointment, name
 ):
-    if name == "summary":
-        appointment = past_visit(visit_type, patient, PAST, "09:00", Status.COMPLETED)
     urls = {"home": PORTAL_HOME_URL, **all_portal_urls(doctor, visit_type, appointment)}
     response = patient_client.get(urls[name])
     assert response.status_code == 200, name

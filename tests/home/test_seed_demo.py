@@ -106,3 +106,14 @@ def test_demo_clinic_has_schedules_and_appointments_in_every_status():
     visit_type.doctor = amelia
     today = timezone.localdate()
     assert slot_search(visit_type=visit_type, date_from=today, date_to=today + dt.timedelta(14))
+
+
+def test_seed_demo_tells_no_one_about_the_demo_history(django_capture_on_commit_callbacks):
+    """Three weeks of invented visits must not e-mail (or text) the demo patients."""
+    from django.core import mail
+
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        call_command("seed_demo", stdout=StringIO())
+    assert mail.outbox == []
+    assert len(callbacks) < 20  # the patients' verification codes are not sent either

@@ -1,0 +1,37 @@
+"""The base of every dashboard screen: Wagtail's admin page furniture, a role gate, and times in
+the clinic's zone (Wagtail would otherwise show each staff member's own zone)."""
+
+from __future__ import annotations
+
+from django.urls import reverse_lazy
+from django.utils import timezone
+from django.views.generic import TemplateView
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+
+from clinic_site.policies import clinic_tz
+
+from ..permissions import CLINIC_STAFF, require, role_of
+
+
+class StaffRequiredMixin:
+    """Gate a view to `allowed_roles` and render it in the clinic's time zone."""
+
+    allowed_roles = CLINIC_STAFF
+
+    def dispatch(self, request, *args, **kwargs):
+        require(role_of(request.user) in self.allowed_roles)
+        with timezone.override(clinic_tz()):
+            response = super().dispatch(request, *args, **kwargs)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()  # template responses render lazily: do it in the clinic zone
+        return response
+
+
+class StaffView(StaffRequiredMixin, WagtailAdminTemplateMixin, TemplateView):
+    """A dashboard screen for the roles in `allowed_roles` (clinic staff by default)."""
+
+    header_icon = "calendar"
+    breadcrumbs_items = [{"url": reverse_lazy("wagtailadmin_home"), "label": "Home"}]
+
+    def get_breadcrumbs_items(self):
+        return [*self.breadcrumbs_items, {"url": "", "label": self.get_page_title()}]
