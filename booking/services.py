@@ -22,6 +22,7 @@ from django.utils import timezone
 from clinic_site.accounts.exceptions import EmailNotVerified
 from clinic_site.accounts.models import User
 from clinic_site.accounts.roles import Role
+from clinic_site.activity import NO_ACTOR, Action, log_event
 from clinic_site.exceptions import Forbidden
 from clinic_site.policies import Policies, clinic_tz, get_policies
 from doctors.models import Doctor, VisitMode, VisitType
@@ -192,7 +193,7 @@ def _patient_busy(patient_id: int, start: datetime, end: datetime, now: datetime
 
 
 def _record(appointment, *, from_status, to_status, by, at, reason="", details=None):
-    return Transition.objects.create(
+    transition = Transition.objects.create(
         appointment=appointment,
         from_status=from_status or "",
         to_status=to_status,
@@ -200,6 +201,29 @@ def _record(appointment, *, from_status, to_status, by, at, reason="", details=N
         at=at,
         reason=reason,
         details=details or {},
+    )
+    _log_activity(
+        appointment,
+        Action.APPOINTMENT_TRANSITION,
+        by=by,
+        at=at,
+        reason=reason,
+        details={"from": from_status or "", "to": to_status, **(details or {})},
+    )
+    return transition
+
+
+def _log_activity(appointment, action, *, by, at, reason="", details=None) -> None:
+    """The activity-log twin of a transition or reschedule row. Booking facts only: whether a
+    reason was given, not its words (the appointment's own history keeps those)."""
+    log_event(
+        action=action,
+        actor=by if by is not None else NO_ACTOR,  # None: the system, as in the transition row
+        target=f"Appointment {appointment.reference}",
+        target_type="appointment",
+        target_id=appointment.reference,
+        details={**(details or {}), "reason_given": bool((reason or "").strip())},
+        at=at,
     )
 
 
@@ -700,6 +724,23 @@ def appointment_reschedule(
             changed_by=actor,
             reason=(reason or "").strip(),
             changed_at=now,
+        )
+        _log_activity(
+            appointment,
+            Action.APPOINTMENT_RESCHEDULED,
+            by=actor,
+            at=now,
+            reason=reason,
+            details={
+                "old_start": old_start,
+                "new_start": new_start,
+                "visit_type": new_visit_type.name,
+                **(
+                    {"old_visit_type": old_visit_type.name}
+                    if old_visit_type != new_visit_type
+                    else {}
+                ),
+            },
         )
         notify_appointment(appointment, Kind.RESCHEDULED, old_start=old_start)
     return appointment

@@ -133,6 +133,51 @@ class PickerDay:
     slots: list  # of (slot, url)
 
 
+@dataclass
+class SlotWeek:
+    start: date
+    end: date
+    days: list[PickerDay]
+    slots: list
+
+
+def slot_week(
+    *,
+    visit_type: VisitType,
+    requested: date | None,
+    now: datetime,
+    policies,
+    slot_url,
+    exclude_appointment: int | None = None,
+    front_desk: bool = False,
+) -> SlotWeek:
+    """A week of offered slots from `requested` (kept between today and the booking horizon),
+    grouped by the clinic's local date, each with where choosing it leads (`slot_url(slot)`).
+    The patient's picker, the dashboard's reschedule and the desk's booking all show this."""
+    today = now.astimezone(clinic_tz()).date()
+    last_day = today + timedelta(days=policies.booking_horizon_days)
+    start = min(max(requested or today, today), last_day)
+    end = min(start + timedelta(days=PICKER_DAYS - 1), last_day)
+    slots = selectors.slot_search(
+        visit_type=visit_type,
+        date_from=start,
+        date_to=end,
+        now=now,
+        policies=policies,
+        exclude_appointment=exclude_appointment,
+        front_desk=front_desk,
+    )
+    tz = clinic_tz()
+    by_day: dict[date, list] = {}
+    for slot in slots:
+        by_day.setdefault(slot.start.astimezone(tz).date(), []).append((slot, slot_url(slot)))
+    days = [
+        PickerDay(day, by_day.get(day, []))
+        for day in (start + timedelta(days=i) for i in range((end - start).days + 1))
+    ]
+    return SlotWeek(start, end, days, slots)
+
+
 def picker_context(
     request,
     *,
@@ -152,26 +197,17 @@ def picker_context(
     now = timezone.now()
     today = now.astimezone(clinic_tz()).date()
     last_day = today + timedelta(days=policies.booking_horizon_days)
-    week_start = _parse_day(request.GET.get("week"))
-    week_start = min(max(week_start or today, today), last_day)
-    week_end = min(week_start + timedelta(days=PICKER_DAYS - 1), last_day)
-    slots = selectors.slot_search(
+    week = slot_week(
         visit_type=visit_type,
-        date_from=week_start,
-        date_to=week_end,
+        requested=_parse_day(request.GET.get("week")),
         now=now,
         policies=policies,
+        slot_url=slot_url,
         exclude_appointment=exclude_appointment,
         front_desk=front_desk,
     )
-    by_day: dict[date, list] = {}
+    week_start, week_end, days, slots = week.start, week.end, week.days, week.slots
     tz = clinic_tz()
-    for slot in slots:
-        by_day.setdefault(slot.start.astimezone(tz).date(), []).append((slot, slot_url(slot)))
-    days = [
-        PickerDay(day, by_day.get(day, []))
-        for day in (week_start + timedelta(days=i) for i in range((week_end - week_start).days + 1))
-    ]
 
     def week_link(day: date | None) -> str | None:
         if day is None:

@@ -1,9 +1,12 @@
-"""Response headers the security baseline asks for beyond Django's own middleware."""
+"""Response headers the security baseline asks for beyond Django's own middleware, and the
+request context of the activity log."""
 
 from csp.constants import UNSAFE_INLINE
 from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.utils.cache import add_never_cache_headers, patch_cache_control
+
+from clinic_site import activity
 
 
 class PrivateResponseMiddleware:
@@ -40,3 +43,18 @@ class ClinicCSPMiddleware(CSPMiddleware):
         if not report_only and request.path_info.startswith("/admin/"):
             parts.update = {**(parts.update or {}), "script-src": [UNSAFE_INLINE]}
         return parts
+
+
+class ActivityContextMiddleware:
+    """Make the request's user and client address known to the activity log while it is served,
+    so services log who did what without being handed the request (clinic_site/activity.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = activity.request_started(request)
+        try:
+            return self.get_response(request)
+        finally:
+            activity.request_finished(token)

@@ -4,10 +4,15 @@ They live in this lowest-layer app (not in `home`) so that accounts, doctors and
 them without importing the public-site app; see docs/decisions/0002-clinic-policies.md.
 """
 
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
+
+from .activity import Action
 
 
 def _minutes(default: int, maximum: int, help_text: str, verbose_name: str):
@@ -158,3 +163,46 @@ class ClinicPolicies(BaseGenericSetting):
 
     def __str__(self) -> str:
         return "Clinic policies"
+
+
+class ActivityEvent(models.Model):
+    """One sensitive action (activity.py writes them; the dashboard's activity log lists them).
+
+    Who and what are also kept as text as they were at the time, so an event still reads right
+    after a rename or once the account is gone. `action` has no database choices: adding an
+    `activity.Action` needs no migration.
+    """
+
+    at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=200, blank=True)
+    actor_email = models.CharField(max_length=254, blank=True)
+    target = models.CharField(max_length=255, blank=True)
+    target_type = models.CharField(max_length=40, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    details = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = "activity event"
+        indexes = [
+            models.Index(fields=["-at", "-id"], name="activity_at"),
+            models.Index(fields=["action", "-at"], name="activity_action_at"),
+            models.Index(fields=["actor", "-at"], name="activity_actor_at"),
+            models.Index(fields=["target_type", "target_id"], name="activity_target"),
+        ]
+
+    def __str__(self) -> str:
+        who = self.actor_name or self.actor_email or "anonymous"
+        return f"{self.at:%Y-%m-%d %H:%M} {who}: {self.action_label}"
+
+    @property
+    def action_label(self) -> str:
+        try:
+            return Action(self.action).label
+        except ValueError:
+            return self.action

@@ -8,4 +8,7 @@ urlpatterns = [
     path("", include("dashboard.views.urls_appointments")),
     path("", include("dashboard.views.urls_desk")),
     path("", include("dashboard.views.urls_schedules")),
+    path("", include("dashboard.views.urls_analytics")),
+    path("", include("dashboard.views.urls_activity")),
+    path("", include("dashboard.views.urls_users")),
 ]

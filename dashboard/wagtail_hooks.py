@@ -68,6 +68,9 @@ MENU = [
     ("Calendar", "dashboard:calendar", "calendar-alt", 103, CLINIC_STAFF),
     ("Book for a patient", "dashboard:book", "plus", 104, FRONT_DESK),
     ("Schedules", "dashboard:schedules", "time", 105, CLINIC_STAFF),
+    ("Analytics", "dashboard:analytics", "table", 106, CLINIC_STAFF),
+    ("Users and roles", "dashboard:users", "user", 107, frozenset({Role.ADMIN})),
+    ("Activity log", "dashboard:activity", "history", 108, frozenset({Role.ADMIN})),
 ]
 
 

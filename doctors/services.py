@@ -24,6 +24,10 @@ from .models import (
     WeeklyWindow,
 )
 
+# Called with `doctor=` inside the transaction that creates a doctor. The public site registers
+# here (home.apps) to give every new doctor a page, without this app importing it.
+DOCTOR_CREATED: list = []
+
 
 @transaction.atomic
 def doctor_create(
@@ -56,6 +60,8 @@ def doctor_create(
         **({"date_joined": date_joined} if date_joined else {}),
     )
     doctor.specialties.set(specialties)
+    for callback in DOCTOR_CREATED:
+        callback(doctor=doctor)
     return doctor
 
 

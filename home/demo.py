@@ -610,9 +610,8 @@ def seed_demo(stdout=None) -> None:
             )
         # Seeds chosen so each generated portrait suits the demo doctor it illustrates.
         _ensure_portrait(doctor, spec.portrait_seed, index)
-        page = DoctorPage.objects.filter(doctor=doctor).first()
-        if page is None:
-            page = doctor_page_ensure(doctor=doctor)
+        page = DoctorPage.objects.filter(doctor=doctor).first() or doctor_page_ensure(doctor=doctor)
+        if not page.body:
             page.body = [
                 (
                     "heading",

@@ -19,6 +19,7 @@ from django.utils import timezone
 from booking import services as booking_services
 from booking.models import Appointment, Status
 from clinic_site.accounts.models import User
+from clinic_site.activity import NO_ACTOR, Action, log_events
 from clinic_site.exceptions import Forbidden
 from clinic_site.policies import clinic_tz
 from doctors.models import Doctor
@@ -192,12 +193,52 @@ def record_accesses_log(
     ip_address: str | None = None,
     now: datetime | None = None,
 ) -> list[RecordAccess]:
-    """One log row per record shown at once (a list, an export, previous visits), in one insert."""
+    """One log row per record shown at once (a list, an export, previous visits), in one insert;
+    and one activity event per record (clinic_site.activity) in one more — plus one read of
+    appointment references and patients' names if the records come without them."""
     if how not in AccessChannel.values:
         raise ValueError(f"Unknown access channel {how!r}")
     now = _utc_now(now)
+    records = list(records)
     user_id = user.pk if user is not None and user.is_authenticated else None
-    return RecordAccess.objects.bulk_create(
+    accesses = RecordAccess.objects.bulk_create(
         RecordAccess(record=record, user_id=user_id, at=now, how=how, ip_address=ip_address)
         for record in records
     )
+    actor = user if user_id is not None else NO_ACTOR
+    named = _whose(records)
+    events = []
+    for record in records:
+        reference, patient = named[record.appointment_id]
+        events.append(
+            {
+                "action": Action.RECORD_READ,
+                "actor": actor,
+                "ip_address": ip_address,
+                "at": now,
+                "target": f"Record {reference} · {patient}",
+                "target_type": "record",
+                "target_id": str(record.pk),
+                "details": {"how": how, "appointment": reference},
+            }
+        )
+    log_events(events)
+    return accesses
+
+
+def _whose(records: list[ConsultationRecord]) -> dict[int, tuple[str, str]]:
+    """Appointment id → (reference, patient's name) of each record, for its activity event:
+    from the rows already loaded, and at most one query for those that are not."""
+    named: dict[int, tuple[str, str]] = {}
+    for record in records:
+        if ConsultationRecord.appointment.is_cached(record):
+            appointment = record.appointment
+            if Appointment.patient.is_cached(appointment):
+                named[appointment.pk] = (appointment.reference, appointment.patient.full_name)
+    missing = {record.appointment_id for record in records} - set(named)
+    if missing:
+        rows = Appointment.objects.filter(pk__in=missing).values_list(
+            "pk", "reference", "patient__full_name"
+        )
+        named.update({pk: (reference, patient) for pk, reference, patient in rows})
+    return named

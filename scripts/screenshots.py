@@ -35,6 +35,7 @@ VIEWPORTS = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 375, 
 PATIENT = ("patient@clinic.test", "Demo-pass-2026!")
 RECEPTION = ("reception@clinic.test", "Demo-pass-2026!")
 DOCTOR = ("doctor@clinic.test", "Demo-pass-2026!")
+ADMIN = ("admin@clinic.test", "Demo-pass-2026!")
 
 
 def _login(page, base: str, email: str, password: str) -> None:
@@ -149,6 +150,11 @@ SHOTS = {
     "dashboard-schedules": ("/admin/clinic/schedules/", RECEPTION, None),
     "dashboard-schedule": ("/admin/clinic/schedules/", DOCTOR, None),
     "dashboard-book": ("/admin/clinic/book/?q=ol", RECEPTION, None),
+    "dashboard-users": ("/admin/clinic/users/", ADMIN, None),
+    "dashboard-user-new": ("/admin/clinic/users/new/", ADMIN, None),
+    "dashboard-policies": ("/admin/settings/clinic_site/clinicpolicies/", ADMIN, None),
+    "dashboard-analytics": ("/admin/clinic/analytics/", ADMIN, None),
+    "dashboard-activity": ("/admin/clinic/activity/", ADMIN, None),
 }
 
 

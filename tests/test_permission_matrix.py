@@ -117,6 +117,7 @@ FETCH = {"X-Requested-With": "fetch"}  # the dashboard's scripts (queue refresh)
 STAFF_ALL = row(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200, REFUSED)
 STAFF_OWN = row(LOGIN, LOGIN, LOGIN, 200, 404, 200, 200, REFUSED)
 FRONT_DESK = row(LOGIN, LOGIN, LOGIN, REFUSED, REFUSED, 200, 200, REFUSED)
+ADMIN_ONLY = row(LOGIN, LOGIN, LOGIN, REFUSED, REFUSED, REFUSED, 200, REFUSED)
 EVERY_SIGNED_IN_PAGE = row(LOGIN, 200, 200, 200, 200, 200, 200, 200)
 PUBLIC_PAGE = row(200, 200, 200, 200, 200, 200, 200, 200)
 PORTAL_OWN = row(LOGIN, 200, 404, DASHBOARD, DASHBOARD, DASHBOARD, DASHBOARD, DASHBOARD)
@@ -258,6 +259,28 @@ PAGES: dict[tuple[str, str], Cell] = {
         dash("dashboard:schedule_visit_type_remove", "doctor.pk", "visit_type.pk"),
         row(LOGIN, LOGIN, LOGIN, DONE, 404, DONE, DONE, REFUSED),
         body=lambda w: {},
+    ),
+    # Administration: users and roles, the activity log (admins); analytics (staff, own scope).
+    ("dashboard:users", "GET"): Cell(dash("dashboard:users"), ADMIN_ONLY),
+    ("dashboard:user_new", "GET"): Cell(dash("dashboard:user_new"), ADMIN_ONLY),
+    ("dashboard:user_new", "POST"): Cell(
+        dash("dashboard:user_new"),
+        row(LOGIN, LOGIN, LOGIN, REFUSED, REFUSED, REFUSED, 400, REFUSED),
+        body=lambda w: {"full_name": "", "email": "not an address", "role": "wizard"},
+    ),
+    ("dashboard:user", "GET"): Cell(dash("dashboard:user", "patient.pk"), ADMIN_ONLY),
+    ("dashboard:user", "POST"): Cell(
+        dash("dashboard:user", "patient.pk"),
+        row(LOGIN, LOGIN, LOGIN, REFUSED, REFUSED, REFUSED, DONE, REFUSED),
+        body=lambda w: {"action": "password_reset"},
+    ),
+    ("dashboard:analytics", "GET"): Cell(dash("dashboard:analytics"), STAFF_ALL),
+    ("dashboard:analytics export", "GET"): Cell(
+        path_with(dash("dashboard:analytics"), lambda w: "export=per_day"), STAFF_ALL
+    ),
+    ("dashboard:activity", "GET"): Cell(dash("dashboard:activity"), ADMIN_ONLY),
+    ("dashboard:activity export", "GET"): Cell(
+        path_with(dash("dashboard:activity"), lambda w: "export=csv"), ADMIN_ONLY
     ),
     # Wagtail admin: home with the role's panels, the "Clinic" group, the doctor snippets.
     ("wagtailadmin_home", "GET"): Cell(
@@ -705,7 +728,10 @@ def _routes(patterns, prefix: str = ""):
 
 def _methods(callback) -> set[str]:
     view = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
-    return {m.upper() for m in METHODS if view is not None and hasattr(view, m)}
+    if view is None:
+        return set()
+    allowed = getattr(view, "http_method_names", METHODS)
+    return {m.upper() for m in METHODS if m in allowed and hasattr(view, m)}
 
 
 def _matrix_methods(table) -> dict[str, set[str]]:

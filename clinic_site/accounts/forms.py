@@ -10,6 +10,7 @@ from django.urls import reverse
 from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
 
+from clinic_site.activity import Action, account_label, log_event
 from clinic_site.forms import ClinicFormMixin, DateInput
 from clinic_site.mail import send_templated_email
 
@@ -290,6 +291,13 @@ class ClinicPasswordResetForm(ClinicFormMixin, PasswordResetForm):
         html_email_template_name=None,
     ):
         """Send the link through our e-mail task (on commit), in the design system's template."""
+        user = context["user"]
+        log_event(
+            action=Action.PASSWORD_RESET_REQUESTED,
+            target=account_label(user),
+            target_type="user",
+            target_id=str(user.pk),
+        )
         path = reverse(
             "accounts:password_reset_confirm",
             kwargs={"uidb64": context["uid"], "token": context["token"]},

@@ -22,6 +22,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from clinic_site.activity import Action, account_label, log_event
 from clinic_site.mail import send_templated_email
 from clinic_site.policies import get_policies
 
@@ -97,6 +98,7 @@ def patient_register(
 
     user.set_password(password)
     _store_patient(user, patient)
+    _log_account(Action.ACCOUNT_CREATED, user, actor=user, role="patient", via="registration")
     email_verification_send(user=user)
     return user
 
@@ -138,6 +140,7 @@ def patient_register_at_desk(
 
     user.set_unusable_password()
     _store_patient(user, patient)
+    _log_account(Action.ACCOUNT_CREATED, user, actor=actor, role="patient", via="desk")
     _send_desk_welcome(user)
     return user
 
@@ -188,6 +191,18 @@ def _store_patient(user: User, patient: PatientProfile) -> None:
     patient.user = user
     patient.save()
     user.groups.add(Group.objects.get(name=Role.PATIENT.group_name))
+
+
+def _log_account(action: Action, user: User, *, actor: User | None, **details: Any) -> None:
+    """An activity event about `user`'s account (actor None: the current request's user)."""
+    log_event(
+        action=action,
+        actor=actor,
+        target=account_label(user),
+        target_type="account",
+        target_id=str(user.pk),
+        details=details,
+    )
 
 
 def _send_desk_welcome(user: User) -> None:
@@ -388,6 +403,7 @@ def user_activate(*, user: User, actor: User) -> User:
     user.is_active = True
     user.activated_at = user.activated_at or timezone.now()
     user.save(update_fields=["is_active", "activated_at"])
+    _log_account(Action.ACCOUNT_ACTIVATED, user, actor=actor, first_activation=first_activation)
     if first_activation:
         send_templated_email(
             to=[user.email], template="account_activated", context={"name": user.get_short_name()}
@@ -410,6 +426,7 @@ def user_deactivate(*, user: User, actor: User) -> User:
         raise LastAdministrator()
     user.is_active = False
     user.save(update_fields=["is_active"])
+    _log_account(Action.ACCOUNT_DEACTIVATED, user, actor=actor)
     return user
 
 
@@ -421,6 +438,7 @@ def user_set_role(*, user: User, role: Role, actor: User | None) -> User:
     role = Role(role)
     _admin_group()
     user = User.objects.select_for_update().get(pk=user.pk)
+    previous = user.role
     is_admin_now = user.groups.filter(name=Role.ADMIN.group_name).exists()
     if role == Role.ADMIN and not is_admin_now and user.is_active:
         _check_admin_limit(user)
@@ -430,6 +448,10 @@ def user_set_role(*, user: User, role: Role, actor: User | None) -> User:
     user.groups.remove(*role_groups)
     user.groups.add(Group.objects.get(name=role.group_name))
     user.__dict__.pop("role", None)
+    # The first role set-up code gives (staff_create) is part of creating the account.
+    if previous != role and not (previous is None and actor is None):
+        changed = {"from": previous.value if previous else None, "to": role.value}
+        _log_account(Action.ROLE_CHANGED, user, actor=actor, **changed)
     return user
 
 
@@ -475,4 +497,5 @@ def staff_create(
         user.set_unusable_password()
     user.save()
     user_set_role(user=user, role=role, actor=None)
+    _log_account(Action.ACCOUNT_CREATED, user, actor=actor, role=role.value, via="staff")
     return user

@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView, View
 
+from clinic_site.activity import Action, account_label, log_event
 from clinic_site.exceptions import ClinicError
 
 from . import services
@@ -192,6 +193,13 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         if user.email_verified_at is None:
             user.email_verified_at = timezone.now()
             user.save(update_fields=["email_verified_at"])
+        log_event(
+            action=Action.PASSWORD_RESET_COMPLETED,
+            actor=user,
+            target=account_label(user),
+            target_type="user",
+            target_id=str(user.pk),
+        )
         return super().form_valid(form)
 
 

@@ -32,6 +32,7 @@ from booking.models import Status
 from booking.permissions import allowed_actions, appointment_get_for_user
 from booking.tables import AppointmentTable
 from booking.views import picker_context
+from clinic_site.activity import log_export
 from clinic_site.dates import in_range
 from clinic_site.exceptions import ClinicError
 from clinic_site.policies import clinic_tz, get_policies
@@ -84,6 +85,25 @@ class AppointmentListView(
     def get_export_filename(self, export_format):
         stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
         return f"appointments-{stamp}.{export_format}"
+
+    def create_export(self, export_format):
+        """ExportMixin's export, written to the activity log (format, rows and filters)."""
+        exporter = self.export_class(
+            export_format=export_format,
+            table=self.get_table(**self.get_table_kwargs()),
+            exclude_columns=self.exclude_columns,
+            dataset_kwargs=self.get_dataset_kwargs(),
+        )
+        response = exporter.response(filename=self.get_export_filename(export_format))
+        log_export(
+            "Appointments list",
+            target_id="appointments",
+            export_format=export_format,
+            rows=len(exporter.dataset),
+            query=self.request.GET,
+            ignore=(self.export_trigger_param, "page", "sort"),
+        )
+        return response
 
     def get_breadcrumbs_items(self):
         return [*self.breadcrumbs_items, {"url": "", "label": self.page_title}]

@@ -14,7 +14,6 @@ or a way back, never a 500.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -32,6 +31,7 @@ from booking import selectors
 from booking.exceptions import PatientOverlap, SlotUnavailable
 from booking.models import Appointment, Status
 from booking.services import appointment_book
+from booking.views import slot_week
 from clinic_site.accounts.models import User, normalise_national_id
 from clinic_site.accounts.permissions import patient_get_for_user
 from clinic_site.accounts.roles import Role
@@ -299,12 +299,6 @@ class PatientStepMixin:
         return self._patient
 
 
-@dataclass
-class WeekDay:
-    day: date
-    slots: list  # of (slot, url)
-
-
 class BookPatientView(PatientStepMixin, DeskView):
     """Step 2: doctor, visit type and a slot of the week — or a walk-in slot of today."""
 
@@ -340,27 +334,15 @@ class BookPatientView(PatientStepMixin, DeskView):
         visit_type = next((vt for vt in visit_types if vt.pk == visit_type_id), visit_types[0])
         visit_type.doctor = doctor
 
-        week_start = _parse_day(request.GET.get("week")) or today
-        week_start = min(max(week_start, today), last_day)
-        week_end = min(week_start + timedelta(days=WEEK_DAYS - 1), last_day)
-        slots = selectors.slot_search(
+        week = slot_week(
             visit_type=visit_type,
-            date_from=week_start,
-            date_to=week_end,
+            requested=_parse_day(request.GET.get("week")),
             now=now,
             policies=policies,
+            slot_url=lambda slot: _confirm_url(patient, visit_type, slot.start),
             front_desk=True,
         )
-        by_day: dict[date, list] = {}
-        for slot in slots:
-            url = _confirm_url(patient, visit_type, slot.start)
-            by_day.setdefault(slot.start.astimezone(tz).date(), []).append((slot, url))
-        days = [
-            WeekDay(day, by_day.get(day, []))
-            for day in (
-                week_start + timedelta(days=i) for i in range((week_end - week_start).days + 1)
-            )
-        ]
+        week_start, week_end, days, slots = week.start, week.end, week.days, week.slots
         walk_ins = [
             (slot, _confirm_url(patient, visit_type, slot.start, walk_in=True), _when(slot, now))
             for slot in walk_in_slots(visit_type, now=now, policies=policies)

@@ -62,6 +62,7 @@ def test_demo_clinic_has_doctors_with_live_pages_and_portraits(client):
     assert Specialty.objects.annotate(n=Count("doctors")).filter(n__gt=0).count() >= 4
     for doctor in doctors:
         page = DoctorPage.objects.live().get(doctor=doctor)
+        assert page.body, f"{doctor}'s page has its editorial content"
         assert doctor.photo is not None, doctor
         assert doctor.photo.file.read(8) == b"\x89PNG\r\n\x1a\n"
         response = client.get(page.url)

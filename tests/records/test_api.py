@@ -56,8 +56,8 @@ BODY = {
 }
 # Pinned: GET of a record for its doctor (force_authenticate, so no session queries): the
 # appointment (doctor, patient, visit type, record joined), the record, its prescriptions,
-# tests and addenda, and the access-log insert.
-GET_QUERIES = 6
+# tests and addenda, the access-log insert and the activity-log insert.
+GET_QUERIES = 7
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,1 @@
+"""Reproducible performance scripts; see benchmarks/README.md."""
