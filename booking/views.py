@@ -25,13 +25,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import dateformat, timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django.views import View
 
 from clinic_site.accounts.exceptions import EmailNotVerified
 from clinic_site.accounts.models import PatientProfile
 from clinic_site.accounts.roles import Role
-from clinic_site.dates import in_range
+from clinic_site.dates import parse_query_date, parse_query_datetime
 from clinic_site.exceptions import ClinicError, Forbidden
 from clinic_site.policies import clinic_tz, get_policies
 from doctors import rules as slot_rules
@@ -93,25 +92,6 @@ def _chosen_visit_type(doctor: Doctor, value) -> VisitType | None:
     if chosen is not None:
         chosen.doctor = doctor
     return chosen
-
-
-def _parse_start(value) -> datetime | None:
-    """An aware start time from the query string, or None for anything else."""
-    try:
-        parsed = parse_datetime(str(value or "").strip().replace(" ", "+"))
-    except ValueError:
-        return None
-    if parsed is None or timezone.is_naive(parsed) or not in_range(parsed):
-        return None
-    return parsed
-
-
-def _parse_day(value) -> date | None:
-    try:
-        parsed = parse_date(str(value or "").strip())
-    except ValueError:  # well-formed but impossible, such as 2026-02-30
-        return None
-    return parsed if in_range(parsed) else None
 
 
 def _picker_url(doctor: Doctor, visit_type: VisitType, week: date) -> str:
@@ -199,7 +179,7 @@ def picker_context(
     last_day = today + timedelta(days=policies.booking_horizon_days)
     week = slot_week(
         visit_type=visit_type,
-        requested=_parse_day(request.GET.get("week")),
+        requested=parse_query_date(request.GET.get("week")),
         now=now,
         policies=policies,
         slot_url=slot_url,
@@ -312,7 +292,7 @@ class ReviewView(PatientPortalMixin, View):
     def _setup(self, request, slug):
         doctor = _bookable_doctor(slug)
         visit_type = _chosen_visit_type(doctor, request.GET.get("visit_type"))
-        start = _parse_start(request.GET.get("start"))
+        start = parse_query_datetime(request.GET.get("start"))
         if visit_type is None or start is None:
             raise Http404("Choose a time from the doctor's available slots.")
         if str(visit_type.pk) != str(request.GET.get("visit_type")):
@@ -626,7 +606,7 @@ class RescheduleConfirmView(PatientPortalMixin, View):
 
     def _setup(self, request, reference):
         appointment = appointment_get_for_user(request.user, reference)
-        new_start = _parse_start(request.GET.get("start"))
+        new_start = parse_query_datetime(request.GET.get("start"))
         if new_start is None:
             raise Http404("Choose a new time from the available slots.")
         return appointment, new_start

@@ -30,11 +30,11 @@ from booking.filters import DateInput
 from booking.models import Status
 from booking.selectors import local_day_range
 from clinic_site.accounts.roles import Role
-from clinic_site.activity import Action, log_export
+from clinic_site.activity import Action
 from clinic_site.dates import in_range
 from clinic_site.models import ActivityEvent, ClinicPolicies
 
-from .base import StaffRequiredMixin
+from .base import LoggedExportMixin, StaffRequiredMixin
 
 PAGE_SIZE = 50
 ADMINS = frozenset({Role.ADMIN})
@@ -328,9 +328,16 @@ class ActivityTable(tables.Table):
 
 
 class ActivityLogView(
-    StaffRequiredMixin, WagtailAdminTemplateMixin, ExportMixin, SingleTableMixin, FilterView
+    StaffRequiredMixin,
+    WagtailAdminTemplateMixin,
+    LoggedExportMixin,
+    ExportMixin,
+    SingleTableMixin,
+    FilterView,
 ):
     allowed_roles = ADMINS
+    export_label = "Activity log"
+    export_target = "activity"
     page_title = "Activity log"
     header_icon = "history"
     template_name = "dashboard/activity/list.html"
@@ -358,26 +365,6 @@ class ActivityLogView(
     def get_export_filename(self, export_format):
         stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
         return f"activity-{stamp}.{export_format}"
-
-    def create_export(self, export_format):
-        """The filtered log as CSV; exporting the log is itself an event (after the rows are
-        read, so the file holds exactly the filtered rows)."""
-        exporter = self.export_class(
-            export_format=export_format,
-            table=self.get_table(**self.get_table_kwargs()),
-            exclude_columns=self.exclude_columns,
-            dataset_kwargs=self.get_dataset_kwargs(),
-        )
-        response = exporter.response(filename=self.get_export_filename(export_format))
-        log_export(
-            "Activity log",
-            target_id="activity",
-            export_format=export_format,
-            rows=len(exporter.dataset),
-            query=self.request.GET,
-            ignore=(self.export_trigger_param, "page", "sort"),
-        )
-        return response
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -32,15 +32,14 @@ from booking.models import Status
 from booking.permissions import allowed_actions, appointment_get_for_user
 from booking.tables import AppointmentTable
 from booking.views import picker_context
-from clinic_site.activity import log_export
-from clinic_site.dates import in_range
+from clinic_site.dates import in_range, parse_query_datetime
 from clinic_site.exceptions import ClinicError
 from clinic_site.policies import clinic_tz, get_policies
 from doctors.models import Doctor, VisitType
 from records.permissions import can_write_record
 
 from ..permissions import is_doctor, is_front_desk, own_doctor, role_of
-from .base import StaffRequiredMixin, StaffView
+from .base import LoggedExportMixin, StaffRequiredMixin, StaffView
 
 PAGE_SIZE = 25
 ACTION_LABELS = {
@@ -53,9 +52,17 @@ ACTION_LABELS = {
 
 
 class AppointmentListView(
-    StaffRequiredMixin, WagtailAdminTemplateMixin, ExportMixin, SingleTableMixin, FilterView
+    StaffRequiredMixin,
+    WagtailAdminTemplateMixin,
+    LoggedExportMixin,
+    ExportMixin,
+    SingleTableMixin,
+    FilterView,
 ):
     """Every appointment the user may see, filtered, sorted, paginated and exportable."""
+
+    export_label = "Appointments list"
+    export_target = "appointments"
 
     page_title = "Appointments"
     header_icon = "date"
@@ -85,25 +92,6 @@ class AppointmentListView(
     def get_export_filename(self, export_format):
         stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
         return f"appointments-{stamp}.{export_format}"
-
-    def create_export(self, export_format):
-        """ExportMixin's export, written to the activity log (format, rows and filters)."""
-        exporter = self.export_class(
-            export_format=export_format,
-            table=self.get_table(**self.get_table_kwargs()),
-            exclude_columns=self.exclude_columns,
-            dataset_kwargs=self.get_dataset_kwargs(),
-        )
-        response = exporter.response(filename=self.get_export_filename(export_format))
-        log_export(
-            "Appointments list",
-            target_id="appointments",
-            export_format=export_format,
-            rows=len(exporter.dataset),
-            query=self.request.GET,
-            ignore=(self.export_trigger_param, "page", "sort"),
-        )
-        return response
 
     def get_breadcrumbs_items(self):
         return [*self.breadcrumbs_items, {"url": "", "label": self.page_title}]
@@ -318,9 +306,7 @@ class RescheduleView(AppointmentView):
         return visit_type
 
     def _start(self):
-        from booking.views import _parse_start  # one parser for every slot link
-
-        return _parse_start(self.request.GET.get("start") or self.request.POST.get("start"))
+        return parse_query_datetime(self.request.GET.get("start") or self.request.POST.get("start"))
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

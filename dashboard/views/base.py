@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from clinic_site.activity import log_export
 from clinic_site.policies import clinic_tz
 
 from ..permissions import CLINIC_STAFF, require, role_of
@@ -35,3 +36,29 @@ class StaffView(StaffRequiredMixin, WagtailAdminTemplateMixin, TemplateView):
 
     def get_breadcrumbs_items(self):
         return [*self.breadcrumbs_items, {"url": "", "label": self.get_page_title()}]
+
+
+class LoggedExportMixin:
+    """django-tables2's ExportMixin export, written to the activity log (what, format, rows and
+    the filters), after the rows are read so the file holds exactly what the log says."""
+
+    export_label = ""  # e.g. "Appointments list"
+    export_target = ""  # e.g. "appointments"
+
+    def create_export(self, export_format):
+        exporter = self.export_class(
+            export_format=export_format,
+            table=self.get_table(**self.get_table_kwargs()),
+            exclude_columns=self.exclude_columns,
+            dataset_kwargs=self.get_dataset_kwargs(),
+        )
+        response = exporter.response(filename=self.get_export_filename(export_format))
+        log_export(
+            self.export_label,
+            target_id=self.export_target,
+            export_format=export_format,
+            rows=len(exporter.dataset),
+            query=self.request.GET,
+            ignore=(self.export_trigger_param, "page", "sort"),
+        )
+        return response

@@ -25,7 +25,6 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse, reverse_lazy
 from django.utils import dateformat, timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from booking import selectors
 from booking.exceptions import PatientOverlap, SlotUnavailable
@@ -36,7 +35,7 @@ from clinic_site.accounts.models import User, normalise_national_id
 from clinic_site.accounts.permissions import patient_get_for_user
 from clinic_site.accounts.roles import Role
 from clinic_site.accounts.services import patient_register_at_desk
-from clinic_site.dates import in_range
+from clinic_site.dates import parse_query_date, parse_query_datetime
 from clinic_site.exceptions import ClinicError
 from clinic_site.policies import clinic_tz, get_policies
 from doctors.models import Doctor, VisitType
@@ -143,25 +142,6 @@ def patient_upcoming(patient: User, *, now: datetime) -> list[Appointment]:
 def _parse_id(value) -> int | None:
     value = str(value or "").strip()
     return int(value) if _ID.fullmatch(value) else None
-
-
-def _parse_day(value) -> date | None:
-    try:
-        parsed = parse_date(str(value or "").strip())
-    except ValueError:  # well-formed but impossible, such as 2026-02-30
-        return None
-    return parsed if in_range(parsed) else None
-
-
-def _parse_start(value) -> datetime | None:
-    """An aware start time from the query string ("+" may arrive as a space), else None."""
-    try:
-        parsed = parse_datetime(str(value or "").strip().replace(" ", "+"))
-    except ValueError:
-        return None
-    if parsed is None or timezone.is_naive(parsed) or not in_range(parsed):
-        return None
-    return parsed
 
 
 def _when(slot: Slot, now: datetime) -> str:
@@ -336,7 +316,7 @@ class BookPatientView(PatientStepMixin, DeskView):
 
         week = slot_week(
             visit_type=visit_type,
-            requested=_parse_day(request.GET.get("week")),
+            requested=parse_query_date(request.GET.get("week")),
             now=now,
             policies=policies,
             slot_url=lambda slot: _confirm_url(patient, visit_type, slot.start),
@@ -384,7 +364,7 @@ class BookConfirmView(PatientStepMixin, DeskView):
     def _chosen(self):
         """(visit type with its doctor, start, walk-in?) from the address, or None."""
         visit_type_id = _parse_id(self.request.GET.get("visit_type"))
-        start = _parse_start(self.request.GET.get("start"))
+        start = parse_query_datetime(self.request.GET.get("start"))
         if visit_type_id is None or start is None:
             return None
         visit_type = (
