@@ -70,3 +70,54 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+# --- people and a bookable doctor, shared by the suites (a module overrides what it needs) -----
+
+
+@pytest.fixture
+def clinic():
+    """Dr Ada Hart: 09:00-13:00 every day, one 30-minute in-person visit type at £40."""
+    from tests.factories import bookable_doctor
+
+    return bookable_doctor(name="Dr Ada Hart", slug="ada-hart")
+
+
+@pytest.fixture
+def doctor(clinic):
+    return clinic[0]
+
+
+@pytest.fixture
+def visit_type(clinic):
+    return clinic[1]
+
+
+@pytest.fixture
+def other_clinic():
+    """A second bookable doctor with the same hours."""
+    from tests.factories import bookable_doctor
+
+    return bookable_doctor(name="Dr Ben Okafor", slug="ben-okafor")
+
+
+@pytest.fixture
+def receptionist():
+    from clinic_site.accounts.roles import Role
+    from tests.factories import make_user
+
+    return make_user(Role.RECEPTIONIST, full_name="Rita Desk")
+
+
+@pytest.fixture
+def desk(client, receptionist):
+    """The test client, signed in as the receptionist."""
+    client.force_login(receptionist)
+    return client
+
+
+@pytest.fixture
+def patient_client(client, patient):
+    """The test client, signed in as the module's `patient`."""
+    client.force_login(patient)
+    return client

@@ -30,7 +30,7 @@ from clinic_site.accounts.roles import Role
 from clinic_site.activity import NO_ACTOR, Action, log_event, log_events
 from clinic_site.models import ActivityEvent, ClinicPolicies
 from records.permissions import record_get_for_user
-from tests.factories import at, book, bookable_doctor, completed_visit, make_user
+from tests.factories import at, book, completed_visit, make_user
 from tests.factories.accounts import PASSWORD
 from tests.factories.records import DIAGNOSIS, PRESCRIPTION, TEST
 
@@ -59,11 +59,6 @@ def clock(time_machine):
 @pytest.fixture
 def admin():
     return make_user(Role.ADMIN, full_name="Alma Admin", email="alma@clinic.test")
-
-
-@pytest.fixture
-def clinic():
-    return bookable_doctor(name="Dr Ada Hart", slug="ada-hart")
 
 
 def events(action: str | None = None):

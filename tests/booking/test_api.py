@@ -111,16 +111,6 @@ def clinic():
 
 
 @pytest.fixture
-def doctor(clinic):
-    return clinic[0]
-
-
-@pytest.fixture
-def visit_type(clinic):
-    return clinic[1]
-
-
-@pytest.fixture
 def other_clinic():
     return bookable_doctor(name="Dr Ben Other")
 
@@ -133,11 +123,6 @@ def patient():
 @pytest.fixture
 def other_patient():
     return make_user(Role.PATIENT, full_name="Oscar Wilde")
-
-
-@pytest.fixture
-def receptionist():
-    return make_user(Role.RECEPTIONIST, full_name="Rita Desk")
 
 
 @pytest.fixture

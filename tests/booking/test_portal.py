@@ -80,22 +80,6 @@ def clock(time_machine):
 
 
 @pytest.fixture
-def clinic():
-    """Dr Ada Hart: 09:00-13:00 every day, one 30-minute in-person visit type at £40."""
-    return bookable_doctor(name="Dr Ada Hart", slug="ada-hart")
-
-
-@pytest.fixture
-def doctor(clinic) -> Doctor:
-    return clinic[0]
-
-
-@pytest.fixture
-def visit_type(clinic):
-    return clinic[1]
-
-
-@pytest.fixture
 def patient():
     return make_user(Role.PATIENT, full_name="Nora Quinn", email="nora@example.test")
 
@@ -103,12 +87,6 @@ def patient():
 @pytest.fixture
 def other_patient():
     return make_user(Role.PATIENT, full_name="Otto Brandt", email="otto@example.test")
-
-
-@pytest.fixture
-def patient_client(client, patient):
-    client.force_login(patient)
-    return client
 
 
 @pytest.fixture

@@ -64,37 +64,6 @@ def clock(time_machine):
     return time_machine
 
 
-@pytest.fixture
-def clinic():
-    return bookable_doctor(name="Dr Ada Hart", slug="ada-hart")
-
-
-@pytest.fixture
-def doctor(clinic):
-    return clinic[0]
-
-
-@pytest.fixture
-def visit_type(clinic):
-    return clinic[1]
-
-
-@pytest.fixture
-def other_clinic():
-    return bookable_doctor(name="Dr Ben Okafor", slug="ben-okafor")
-
-
-@pytest.fixture
-def receptionist():
-    return make_user(Role.RECEPTIONIST, full_name="Rita Desk")
-
-
-@pytest.fixture
-def desk(client, receptionist):
-    client.force_login(receptionist)
-    return client
-
-
 def free_starts(visit_type, count: int, first_day: dt.date = DAY) -> list[dt.datetime]:
     """The first `count` offered starts of `visit_type` from `first_day` on."""
     slots = selectors.slot_search(

@@ -70,22 +70,6 @@ def clock(time_machine):
 
 
 @pytest.fixture
-def clinic():
-    """Dr Ada Hart: 09:00-13:00 every day, one 30-minute in-person visit type."""
-    return bookable_doctor(name="Dr Ada Hart", slug="ada-hart")
-
-
-@pytest.fixture
-def doctor(clinic):
-    return clinic[0]
-
-
-@pytest.fixture
-def visit_type(clinic):
-    return clinic[1]
-
-
-@pytest.fixture
 def receptionist():
     return make_user(Role.RECEPTIONIST, full_name="Rita Desk", email="rita@clinic.test")
 

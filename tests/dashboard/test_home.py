@@ -18,7 +18,7 @@ from booking import services
 from booking.models import Status
 from clinic_site.accounts.roles import Role
 from records import services as record_services
-from tests.factories import at, book, bookable_doctor, make_user, write_record
+from tests.factories import at, book, make_user, write_record
 
 pytestmark = pytest.mark.django_db
 
@@ -43,37 +43,6 @@ DOCTOR_HOME_QUERIES = 23
 def clock(time_machine):
     time_machine.move_to(at(TODAY, "08:30"), tick=False)
     return time_machine
-
-
-@pytest.fixture
-def clinic():
-    return bookable_doctor(name="Dr Ada Hart", slug="ada-hart")
-
-
-@pytest.fixture
-def doctor(clinic):
-    return clinic[0]
-
-
-@pytest.fixture
-def visit_type(clinic):
-    return clinic[1]
-
-
-@pytest.fixture
-def other_clinic():
-    return bookable_doctor(name="Dr Ben Okafor", slug="ben-okafor")
-
-
-@pytest.fixture
-def receptionist():
-    return make_user(Role.RECEPTIONIST, full_name="Rita Desk")
-
-
-@pytest.fixture
-def desk(client, receptionist):
-    client.force_login(receptionist)
-    return client
 
 
 def patient(name):

@@ -51,29 +51,8 @@ def clinic():
 
 
 @pytest.fixture
-def doctor(clinic):
-    return clinic[0]
-
-
-@pytest.fixture
-def visit_type(clinic):
-    return clinic[1]
-
-
-@pytest.fixture
 def other_clinic():
     return bookable_doctor(name="Dr Ben Okafor", slug="ben-okafor", duration=15)
-
-
-@pytest.fixture
-def receptionist():
-    return make_user(Role.RECEPTIONIST, full_name="Rita Desk")
-
-
-@pytest.fixture
-def desk(client, receptionist):
-    client.force_login(receptionist)
-    return client
 
 
 def todays_starts(visit_type) -> list[dt.datetime]:

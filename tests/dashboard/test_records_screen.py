@@ -25,7 +25,6 @@ from records.models import Addendum, ConsultationRecord, RecordAccess
 from tests.factories import (
     at,
     book,
-    bookable_doctor,
     completed_visit,
     make_user,
     visit_in_progress,
@@ -45,26 +44,6 @@ FINALISED_MESSAGE = (
 def clock(time_machine):
     time_machine.move_to(at(TODAY, "10:00"), tick=False)
     return time_machine
-
-
-@pytest.fixture
-def clinic():
-    return bookable_doctor(name="Dr Ada Hart", slug="ada-hart")
-
-
-@pytest.fixture
-def doctor(clinic):
-    return clinic[0]
-
-
-@pytest.fixture
-def visit_type(clinic):
-    return clinic[1]
-
-
-@pytest.fixture
-def other_clinic():
-    return bookable_doctor(name="Dr Ben Okafor", slug="ben-okafor")
 
 
 @pytest.fixture

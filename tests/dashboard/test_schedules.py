@@ -49,16 +49,6 @@ def clinic():
 
 
 @pytest.fixture
-def doctor(clinic):
-    return clinic[0]
-
-
-@pytest.fixture
-def visit_type(clinic):
-    return clinic[1]
-
-
-@pytest.fixture
 def desk(client):
     client.force_login(make_user(Role.RECEPTIONIST))
     return client

@@ -80,3 +80,33 @@ def page(browser, live_server):
     context.close()
     # A page that throws, or that the CSP blocks, is a failure even if the flow went through.
     assert not errors, errors
+
+
+class Browsers:
+    """New browser contexts (own cookies: another person) on the live server. Console errors and
+    uncaught page errors of any of their pages fail the test, as with the `page` fixture."""
+
+    def __init__(self, browser, base_url):
+        self.browser, self.base_url = browser, base_url
+        self.contexts = []
+        self.errors: list[str] = []
+
+    def open(self, viewport=DESKTOP, **options):
+        context = self.browser.new_context(viewport=viewport, base_url=self.base_url, **options)
+        context.set_default_timeout(15_000)
+        self.contexts.append(context)
+        page = context.new_page()
+        watch_errors(page, self.errors)
+        return page
+
+    def close(self):
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture
+def browsers(browser, live_server):
+    opened = Browsers(browser, live_server.url)
+    yield opened
+    opened.close()
+    assert not opened.errors, opened.errors

@@ -21,7 +21,6 @@ from clinic_site.accounts.roles import Role
 from clinic_site.models import ClinicPolicies
 from clinic_site.policies import clinic_tz, get_policies
 from home.services import doctor_page_ensure
-from tests.e2e.conftest import DESKTOP, watch_errors
 from tests.factories import bookable_doctor, build_site, make_user
 from tests.factories.accounts import PASSWORD
 
@@ -35,36 +34,6 @@ NEW_PASSWORD = "Copper-lantern-2026"
 
 
 # --- Set-up -------------------------------------------------------------------------------------
-
-
-class Browsers:
-    """New browser contexts (own cookies: another person) on the live server. Console errors and
-    uncaught page errors of any of their pages fail the test, as with the `page` fixture."""
-
-    def __init__(self, browser, base_url):
-        self.browser, self.base_url = browser, base_url
-        self.contexts = []
-        self.errors: list[str] = []
-
-    def open(self, viewport=DESKTOP):
-        context = self.browser.new_context(viewport=viewport, base_url=self.base_url)
-        context.set_default_timeout(15_000)
-        self.contexts.append(context)
-        page = context.new_page()
-        watch_errors(page, self.errors)
-        return page
-
-    def close(self):
-        for context in self.contexts:
-            context.close()
-
-
-@pytest.fixture
-def browsers(browser, live_server):
-    opened = Browsers(browser, live_server.url)
-    yield opened
-    opened.close()
-    assert not opened.errors, opened.errors
 
 
 @pytest.fixture

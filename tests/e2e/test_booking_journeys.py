@@ -18,7 +18,7 @@ from booking.models import Appointment, Status
 from clinic_site.accounts.roles import Role
 from clinic_site.policies import clinic_tz
 from home.services import doctor_page_ensure
-from tests.e2e.conftest import DESKTOP, PHONE, watch_errors
+from tests.e2e.conftest import PHONE
 from tests.factories import SpecialtyFactory, book, bookable_doctor, build_site, make_user
 from tests.factories.accounts import PASSWORD
 
@@ -45,36 +45,6 @@ def clinic():
     return SimpleNamespace(
         site=site, doctor=doctor, visit_type=visit_type, page_url=doctor_page.url
     )
-
-
-class Browsers:
-    """New browser contexts (own cookies: another person) on the live server. Console errors and
-    uncaught page errors of any of their pages fail the test, as with the `page` fixture."""
-
-    def __init__(self, browser, base_url):
-        self.browser, self.base_url = browser, base_url
-        self.contexts = []
-        self.errors: list[str] = []
-
-    def open(self, viewport=DESKTOP):
-        context = self.browser.new_context(viewport=viewport, base_url=self.base_url)
-        context.set_default_timeout(15_000)
-        self.contexts.append(context)
-        page = context.new_page()
-        watch_errors(page, self.errors)
-        return page
-
-    def close(self):
-        for context in self.contexts:
-            context.close()
-
-
-@pytest.fixture
-def browsers(browser, live_server):
-    opened = Browsers(browser, live_server.url)
-    yield opened
-    opened.close()
-    assert not opened.errors, opened.errors
 
 
 def patient(name: str):

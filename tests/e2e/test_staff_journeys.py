@@ -23,7 +23,6 @@ from clinic_site.accounts.roles import Role
 from clinic_site.policies import clinic_tz
 from records import services as record_services
 from records.models import Medicine
-from tests.e2e.conftest import DESKTOP, watch_errors
 from tests.factories import at, bookable_doctor, build_site, make_user
 from tests.factories.accounts import PASSWORD
 from tests.pdf import pdf_text
@@ -57,36 +56,6 @@ TESTS = [{"name": "Chest X-ray", "notes": "Repeat in six weeks."}]
 
 
 # --- Set-up -------------------------------------------------------------------------------------
-
-
-class Browsers:
-    """New browser contexts (own cookies: another person) on the live server. Console errors and
-    uncaught page errors of any of their pages fail the test, as with the `page` fixture."""
-
-    def __init__(self, browser, base_url):
-        self.browser, self.base_url = browser, base_url
-        self.contexts = []
-        self.errors: list[str] = []
-
-    def open(self, viewport=DESKTOP, **options):
-        context = self.browser.new_context(viewport=viewport, base_url=self.base_url, **options)
-        context.set_default_timeout(15_000)
-        self.contexts.append(context)
-        page = context.new_page()
-        watch_errors(page, self.errors)
-        return page
-
-    def close(self):
-        for context in self.contexts:
-            context.close()
-
-
-@pytest.fixture
-def browsers(browser, live_server):
-    opened = Browsers(browser, live_server.url)
-    yield opened
-    opened.close()
-    assert not opened.errors, opened.errors
 
 
 def _clear_of_midnight(margin=timedelta(minutes=3)) -> None:

@@ -57,16 +57,6 @@ def clinic(site):
 
 
 @pytest.fixture
-def doctor(clinic):
-    return clinic[0]
-
-
-@pytest.fixture
-def visit_type(clinic):
-    return clinic[1]
-
-
-@pytest.fixture
 def page_url(clinic):
     return clinic[2].url
 

@@ -102,11 +102,6 @@ def clinic():
 
 
 @pytest.fixture
-def visit_type(clinic):
-    return clinic[1]
-
-
-@pytest.fixture
 def doctor_user(clinic):
     return clinic[0].user
 

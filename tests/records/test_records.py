@@ -62,16 +62,6 @@ def clinic():
 
 
 @pytest.fixture
-def doctor(clinic):
-    return clinic[0]
-
-
-@pytest.fixture
-def visit_type(clinic):
-    return clinic[1]
-
-
-@pytest.fixture
 def other_clinic():
     return bookable_doctor(name="Dr Ben Other")
 

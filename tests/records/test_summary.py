@@ -20,7 +20,7 @@ from booking.models import Appointment, Status
 from clinic_site.accounts.roles import Role
 from records import services
 from records.models import ConsultationRecord, RecordAccess
-from tests.factories import at, book, bookable_doctor, completed_visit, make_user, write_record
+from tests.factories import at, book, completed_visit, make_user, write_record
 from tests.factories.records import visit_in_progress
 from tests.pdf import pdf_text
 
@@ -49,21 +49,6 @@ def clock(time_machine):
 
 
 @pytest.fixture
-def clinic():
-    return bookable_doctor(name="Dr Ada Hart", slug="ada-hart")
-
-
-@pytest.fixture
-def doctor(clinic):
-    return clinic[0]
-
-
-@pytest.fixture
-def visit_type(clinic):
-    return clinic[1]
-
-
-@pytest.fixture
 def patient():
     return make_user(Role.PATIENT, full_name="Nora Quinn", email="nora@example.test")
 
@@ -71,12 +56,6 @@ def patient():
 @pytest.fixture
 def other_patient():
     return make_user(Role.PATIENT, full_name="Otto Brandt")
-
-
-@pytest.fixture
-def patient_client(client, patient):
-    client.force_login(patient)
-    return client
 
 
 @pytest.fixture
