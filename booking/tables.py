@@ -28,6 +28,8 @@ class AppointmentTable(tables.Table):
     status = tables.Column(verbose_name="Status")
     created_at = tables.DateTimeColumn(verbose_name="Booked", format="j M, H:i")
 
+    row_noun = "appointment"  # for "Page 1 of 3 · 60 appointments"
+
     class Meta:
         model = Appointment
         fields = ["reference", "start", "patient", "doctor", "visit_type", "status", "created_at"]

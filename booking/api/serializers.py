@@ -36,9 +36,14 @@ class VisitTypeSerializer(serializers.Serializer):
 class _AvailabilityMixin(serializers.Serializer):
     """Visit types (prefetched) and the next offered start (computed for the whole page)."""
 
+    visit_types = serializers.SerializerMethodField()
+    next_available = serializers.SerializerMethodField()
+
+    @extend_schema_field(VisitTypeSerializer(many=True))
     def get_visit_types(self, doctor) -> list:
         return VisitTypeSerializer(doctor.active_visit_types, many=True).data
 
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_next_available(self, doctor):
         starts = [
             self.context.get("next_available", {}).get(vt.pk) for vt in doctor.active_visit_types
@@ -48,35 +53,13 @@ class _AvailabilityMixin(serializers.Serializer):
 
 
 class DoctorWithAvailabilitySerializer(_AvailabilityMixin, DoctorSerializer):
-    visit_types = serializers.SerializerMethodField()
-    next_available = serializers.SerializerMethodField()
-
     class Meta(DoctorSerializer.Meta):
         fields = DoctorSerializer.Meta.fields + ["visit_types", "next_available"]
 
-    @extend_schema_field(VisitTypeSerializer(many=True))
-    def get_visit_types(self, doctor) -> list:
-        return super().get_visit_types(doctor)
-
-    @extend_schema_field(serializers.DateTimeField(allow_null=True))
-    def get_next_available(self, doctor):
-        return super().get_next_available(doctor)
-
 
 class DoctorDetailWithAvailabilitySerializer(_AvailabilityMixin, DoctorDetailSerializer):
-    visit_types = serializers.SerializerMethodField()
-    next_available = serializers.SerializerMethodField()
-
     class Meta(DoctorDetailSerializer.Meta):
         fields = DoctorDetailSerializer.Meta.fields + ["visit_types", "next_available"]
-
-    @extend_schema_field(VisitTypeSerializer(many=True))
-    def get_visit_types(self, doctor) -> list:
-        return super().get_visit_types(doctor)
-
-    @extend_schema_field(serializers.DateTimeField(allow_null=True))
-    def get_next_available(self, doctor):
-        return super().get_next_available(doctor)
 
 
 class SlotSerializer(serializers.Serializer):

@@ -251,13 +251,15 @@ class ActivityTable(tables.Table):
         verbose_name="IP address", orderable=False, attrs={"td": {"class": "cp-activity__ip"}}
     )
 
+    row_noun = "event"
+
     class Meta:
         model = ActivityEvent
         fields = ["at", "who", "action", "target", "summary", "ip_address"]
         sequence = fields
         order_by = ("-at",)
         attrs = {"class": "listing cp-activity"}
-        template_name = "dashboard/activity/table.html"
+        template_name = "dashboard/includes/table.html"
         empty_text = "No activity matches."
 
     def order_at(self, queryset, is_descending):

@@ -112,6 +112,8 @@ class UserTable(tables.Table):
         verbose_name="Joined", format="j M Y", attrs={"td": {"class": "cp-nowrap"}}
     )
 
+    row_noun = "account"
+
     class Meta:
         model = User
         fields = [

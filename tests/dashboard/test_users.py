@@ -126,6 +126,13 @@ def test_list_runs_the_same_queries_for_few_and_many_accounts(client, admin):
     assert count() == few
 
 
+def test_list_pages_count_accounts(client, admin):
+    for _ in range(25):
+        make_user(Role.PATIENT)
+    page = client.get(LIST).text
+    assert "Page 1 of 2 · 26 accounts" in page
+
+
 # --- New staff accounts -----------------------------------------------------------------------
 
 
