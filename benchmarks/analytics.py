@@ -31,7 +31,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from benchmarks.common import reset_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/clinic_bench"
@@ -39,19 +40,6 @@ DOCTORS = 50
 PATIENTS = 2000
 SLOTS_PER_DAY = 19  # 07:00 … 19:00, every 40 minutes (30-minute visit, 5 + 5 minute buffers)
 ZONE = "Europe/London"
-
-
-def reset_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not name.startswith("clinic_bench"):
-        sys.exit(f"Refusing to reset {name!r}: the benchmark database must be named clinic_bench*")
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def setup_django(url: str) -> None:

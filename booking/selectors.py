@@ -65,6 +65,11 @@ def _day_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
     return lower, upper
 
 
+# Longer than any blocked range can be: a visit is at most 120 minutes and each buffer at most
+# 120 (visit-type choices; policy and doctor limits), so six hours; a day leaves room.
+MAX_BLOCKED_SPAN = timedelta(days=1)
+
+
 def busy_ranges_query(
     doctor_ids: Iterable[int],
     lower: datetime,
@@ -83,6 +88,11 @@ def busy_ranges_query(
         doctor_id__in=list(doctor_ids),
         blocked_end__gt=lower,
         blocked_start__lt=upper,
+        # The same rows, bounded on both sides by the start (index doctor + start): without it
+        # the scan reads every appointment after the range (or before it), so the cost grew
+        # with a doctor's whole history and future instead of with the range.
+        start__gt=lower - MAX_BLOCKED_SPAN,
+        start__lt=upper + MAX_BLOCKED_SPAN,
     ).exclude(status=Status.HELD, hold_expires_at__lte=now)
     if exclude_appointment is not None:
         qs = qs.exclude(pk=exclude_appointment)

@@ -10,6 +10,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, pagination, serializers
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -56,6 +57,27 @@ class DateTimeField(serializers.DateTimeField):
         if not in_range(parsed):
             raise serializers.ValidationError(OUT_OF_RANGE)
         return parsed
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$",
+        "example": "09:00",
+        "description": "HH:MM (HH:MM:SS is accepted too)",
+    }
+)
+class TimeField(serializers.TimeField):
+    """A wall-clock time as api-v1.md writes it: `HH:MM` out, `HH:MM` or `HH:MM:SS` in.
+
+    (OpenAPI's `format: time` is RFC 3339's full time, with seconds and an offset, which these
+    are not.)
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("format", "%H:%M")
+        kwargs.setdefault("input_formats", ["%H:%M", "%H:%M:%S"])
+        super().__init__(**kwargs)
 
 
 def no_nul(value: str | None) -> str | None:

@@ -4,10 +4,12 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.admin.auth import require_admin_access
 from wagtail.documents import urls as wagtaildocs_urls
 
 from clinic_site.accounts.urls import portal_urlpatterns
 from clinic_site.accounts.wagtail_account import ClinicAccountView
+from clinic_site.views import api_not_found
 
 api_v1 = [
     path("", include("clinic_site.accounts.api.urls")),
@@ -24,9 +26,16 @@ urlpatterns = [
     path("", include("records.urls")),
     path("api/v1/", include(api_v1)),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # Any other /api/.../ path: the contract's JSON 404, by any method (not Wagtail's page, nor a
+    # CSRF refusal of a POST to a page that does not exist).
+    re_path(r"^api/(?:.*/)?$", api_not_found, name="api-not-found"),
     path("swagger/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="swagger"),
     # Wagtail's account page, with one full-name field (our users have no first/last name).
-    path("admin/account/", ClinicAccountView.as_view(), name="wagtailadmin_account"),
+    path(
+        "admin/account/",
+        require_admin_access(ClinicAccountView.as_view()),
+        name="wagtailadmin_account",
+    ),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
 ]

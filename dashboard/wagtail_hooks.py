@@ -97,6 +97,19 @@ def clinic_home_panels(request, panels):
 # --- Reference data: one "Clinic" menu group (wagtail-modeladmin) -----------------------------
 
 
+def in_words(field: str, label: str):
+    """A yes/no list column written as words. modeladmin would draw a boolean field with Django
+    admin's icons (`admin/img/icon-yes.svg`), which are never collected: `django.contrib.admin` is
+    not installed, so production's manifest storage fails on them."""
+
+    def column(self, obj) -> str:
+        return "Yes" if getattr(obj, field) else "No"
+
+    column.short_description = label
+    column.admin_order_field = field
+    return column
+
+
 class SpecialtyAdmin(ModelAdmin):
     model = Specialty
     menu_label = "Specialties"
@@ -110,7 +123,8 @@ class VisitTypeAdmin(ModelAdmin):
     model = VisitType
     menu_label = "Visit types"
     menu_icon = "time"
-    list_display = ("name", "doctor", "duration_minutes", "mode", "price", "is_active")
+    list_display = ("name", "doctor", "duration_minutes", "mode", "price", "active")
+    active = in_words("is_active", "Active")
     list_filter = ("mode", "duration_minutes", "is_active")
     search_fields = ("name", "doctor__name")
     panels = [
@@ -130,7 +144,8 @@ class MedicineAdmin(ModelAdmin):
     model = Medicine
     menu_label = "Medicines"
     menu_icon = "clipboard-list"
-    list_display = ("name", "form", "strength", "default_dose", "default_frequency", "is_active")
+    list_display = ("name", "form", "strength", "default_dose", "default_frequency", "active")
+    active = in_words("is_active", "Active")
     list_filter = ("form", "is_active")
     search_fields = ("name",)
     panels = [

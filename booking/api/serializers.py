@@ -267,6 +267,18 @@ class QueueEntrySerializer(serializers.Serializer):
         }
 
 
+class QueueEntrySchema(serializers.Serializer):
+    """The documented shape of QueueEntrySerializer (drf-spectacular reads it)."""
+
+    position = serializers.IntegerField(allow_null=True)
+    appointment = serializers.CharField()
+    patient = _Ref()
+    visit_type = serializers.CharField()
+    start = serializers.DateTimeField()
+    checked_in_at = serializers.DateTimeField()
+    waiting_minutes = serializers.IntegerField()
+
+
 class QueueQuerySerializer(serializers.Serializer):
     doctor = IdField(required=False)
     date = api.DateField(required=False)

@@ -21,6 +21,7 @@ from clinic_site.accounts.models import User
 from clinic_site.accounts.roles import Role
 from clinic_site.api import WriteThrottle, django_validation_error_to_drf, no_nul
 from clinic_site.exceptions import Forbidden
+from clinic_site.openapi import errors
 from clinic_site.policies import clinic_tz, get_policies
 from doctors import selectors as doctor_selectors
 from doctors.models import Doctor, VisitType
@@ -44,6 +45,7 @@ from .serializers import (
     DoctorWithAvailabilitySerializer,
     HistorySerializer,
     NoShowSerializer,
+    QueueEntrySchema,
     QueueEntrySerializer,
     QueueQuerySerializer,
     QueueReorderSerializer,
@@ -175,11 +177,13 @@ class SlotListView(APIView):
 
 class AppointmentListView(generics.GenericAPIView):
     queryset = Appointment.objects.none()  # lists come from the selectors; this names the model
+    serializer_class = AppointmentCreateSerializer  # the POST body, as OPTIONS describes it
     throttle_classes = [WriteThrottle]
     throttle_scope = "writes"
 
     @extend_schema(
-        parameters=[AppointmentListQuerySerializer], responses=AppointmentSchema(many=True)
+        parameters=[AppointmentListQuerySerializer],
+        responses={200: AppointmentSchema(many=True), **errors(403)},
     )
     def get(self, request):
         if not can_list_appointments(request.user):
@@ -196,7 +200,10 @@ class AppointmentListView(generics.GenericAPIView):
         data = AppointmentSerializer(page, many=True, context=_context(request)).data
         return self.get_paginated_response(data)
 
-    @extend_schema(request=AppointmentCreateSerializer, responses={201: AppointmentSchema})
+    @extend_schema(
+        request=AppointmentCreateSerializer,
+        responses={201: AppointmentSchema, **errors(403, 409)},
+    )
     def post(self, request):
         body = AppointmentCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -277,7 +284,9 @@ def _action_view(name: str, body=None, doc_request=None):
         (_ActionView,),
         {"action_name": name, "body_serializer": body},
     )
-    return extend_schema(request=doc_request or body, responses=AppointmentSchema)(view)
+    return extend_schema(
+        request=doc_request or body, responses={200: AppointmentSchema, **errors(403, 409)}
+    )(view)
 
 
 ConfirmView = _action_view("confirm")
@@ -288,7 +297,7 @@ NoShowView = _action_view("no_show", NoShowSerializer)
 CompleteView = _action_view("complete")
 
 
-@extend_schema(request=RescheduleSerializer, responses=AppointmentSchema)
+@extend_schema(request=RescheduleSerializer, responses={200: AppointmentSchema, **errors(403, 409)})
 class RescheduleView(_ActionView):
     body_serializer = RescheduleSerializer
 
@@ -342,7 +351,10 @@ def _queue_doctor(request, doctor_id) -> Doctor:
 
 
 class QueueView(APIView):
-    @extend_schema(parameters=[QueueQuerySerializer], responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        parameters=[QueueQuerySerializer],
+        responses={200: QueueEntrySchema(many=True), **errors(403, 404)},
+    )
     def get(self, request):
         if role_of(request.user) not in (Role.DOCTOR, Role.RECEPTIONIST, Role.ADMIN):
             raise Forbidden("The queue is for clinic staff.")
@@ -358,7 +370,10 @@ class QueueReorderView(APIView):
     throttle_classes = [WriteThrottle]
     throttle_scope = "writes"
 
-    @extend_schema(request=QueueReorderSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        request=QueueReorderSerializer,
+        responses={200: QueueEntrySchema(many=True), **errors(403, 404)},
+    )
     def post(self, request):
         if not is_front_desk(request.user):
             raise Forbidden("Only the front desk reorders the queue.")

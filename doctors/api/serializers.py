@@ -58,6 +58,8 @@ class DoctorDetailSerializer(DoctorSerializer):
 
     class Meta(DoctorSerializer.Meta):
         fields = DoctorSerializer.Meta.fields + ["phone", "date_joined", "payout"]
+        # Left out of the answer (not null) for everyone else (clinic_site.openapi).
+        optional_in_response = ["payout"]
 
     @extend_schema_field(PayoutSerializer(allow_null=True))
     def get_payout(self, doctor: Doctor):
@@ -76,8 +78,8 @@ class DoctorDetailSerializer(DoctorSerializer):
 
 class WeeklyWindowSerializer(serializers.Serializer):
     weekday = serializers.IntegerField(min_value=0, max_value=6)
-    start = serializers.TimeField(format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"])
-    end = serializers.TimeField(format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"])
+    start = api.TimeField()
+    end = api.TimeField()
 
     def validate(self, attrs):
         if attrs["end"] <= attrs["start"]:
@@ -91,12 +93,8 @@ class ScheduleExceptionSerializer(serializers.Serializer):
     date_from = api.DateField(required=False)
     date_to = api.DateField(required=False)
     date = api.DateField(required=False, write_only=True)
-    start = serializers.TimeField(
-        required=False, allow_null=True, format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"]
-    )
-    end = serializers.TimeField(
-        required=False, allow_null=True, format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"]
-    )
+    start = api.TimeField(required=False, allow_null=True)
+    end = api.TimeField(required=False, allow_null=True)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
 
     def validate(self, attrs):

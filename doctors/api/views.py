@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from clinic_site.api import WriteThrottle
 from clinic_site.exceptions import Forbidden
+from clinic_site.openapi import errors
 
 from .. import selectors, services
 from ..models import Doctor, ScheduleException
@@ -45,13 +46,14 @@ class WeeklyScheduleView(APIView):
     throttle_classes = [WriteThrottle]
     throttle_scope = "writes"
 
-    @extend_schema(responses=WeeklyWindowSerializer(many=True))
+    @extend_schema(responses={200: WeeklyWindowSerializer(many=True), **errors(403)})
     def get(self, request, pk: int):
         doctor = _doctor_for_schedule(request, pk)
         return Response(WeeklyWindowSerializer(doctor.weekly_windows.all(), many=True).data)
 
     @extend_schema(
-        request=WeeklyWindowSerializer(many=True), responses=WeeklyWindowSerializer(many=True)
+        request=WeeklyWindowSerializer(many=True),
+        responses={200: WeeklyWindowSerializer(many=True), **errors(403)},
     )
     def put(self, request, pk: int):
         doctor = _doctor_for_schedule(request, pk)
@@ -69,7 +71,7 @@ class ScheduleExceptionListView(APIView):
     throttle_classes = [WriteThrottle]
     throttle_scope = "writes"
 
-    @extend_schema(responses=ScheduleExceptionSerializer(many=True))
+    @extend_schema(responses={200: ScheduleExceptionSerializer(many=True), **errors(403)})
     def get(self, request, pk: int):
         doctor = _doctor_for_schedule(request, pk)
         return Response(
@@ -77,7 +79,8 @@ class ScheduleExceptionListView(APIView):
         )
 
     @extend_schema(
-        request=ScheduleExceptionSerializer, responses={201: ScheduleExceptionSerializer}
+        request=ScheduleExceptionSerializer,
+        responses={201: ScheduleExceptionSerializer, **errors(403)},
     )
     def post(self, request, pk: int):
         doctor = _doctor_for_schedule(request, pk)
@@ -93,7 +96,7 @@ class ScheduleExceptionDetailView(APIView):
     throttle_classes = [WriteThrottle]
     throttle_scope = "writes"
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **errors(403)})
     def delete(self, request, pk: int, exception_id: int):
         doctor = _doctor_for_schedule(request, pk)
         exception = get_object_or_404(ScheduleException, pk=exception_id, doctor=doctor)

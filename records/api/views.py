@@ -7,8 +7,7 @@ content is a read, logged through `record_get_for_user(how="api")`.
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +16,7 @@ from booking.permissions import appointment_get_for_user, role_of
 from clinic_site.accounts.roles import Role
 from clinic_site.api import WriteThrottle
 from clinic_site.exceptions import Forbidden
+from clinic_site.openapi import errors
 
 from .. import selectors, services
 from ..models import AccessChannel, Medicine
@@ -30,18 +30,9 @@ from .serializers import (
     MedicineSerializer,
 )
 
-ERRORS = {
-    403: OpenApiResponse(OpenApiTypes.OBJECT, description="permission_denied"),
-    404: OpenApiResponse(OpenApiTypes.OBJECT, description="no such appointment or record"),
-}
-WRITE_ERRORS = {
-    **ERRORS,
-    400: OpenApiResponse(OpenApiTypes.OBJECT, description="field errors"),
-    409: OpenApiResponse(
-        OpenApiTypes.OBJECT,
-        description="record_finalised, record_not_finalised, record_not_open, invalid_transition",
-    ),
-}
+ERRORS = errors(403, 404)
+# 409: record_finalised, record_not_finalised, record_not_open, invalid_transition.
+WRITE_ERRORS = errors(400, 403, 404, 409)
 
 
 def _representation(request, appointment, *, status_code=status.HTTP_200_OK) -> Response:
@@ -114,7 +105,10 @@ class AddendumView(APIView):
         return _representation(request, appointment, status_code=status.HTTP_201_CREATED)
 
 
-@extend_schema(parameters=[MedicineQuerySerializer])
+@extend_schema(
+    parameters=[MedicineQuerySerializer],
+    responses={200: MedicineSerializer(many=True), **errors(403)},
+)
 class MedicineListView(generics.ListAPIView):
     """Suggestions from the medicine catalogue while prescribing (doctors only): active
     medicines whose name contains `q`, names starting with it first."""

@@ -442,3 +442,29 @@ def test_account_awaiting_activation_gets_no_token(client):
 
     assert response.status_code == 401
     assert "access" not in response.json()
+
+
+def _documented(client, url: str, status: int) -> dict:
+    """The schema's JSON body of one answer of POST `url`, its reference resolved."""
+    doc = client.get("/api/v1/schema/", {"format": "json"}).json()
+    answer = doc["paths"][url]["post"]["responses"][str(status)]
+    ref = answer["content"]["application/json"]["schema"]["$ref"]
+    return doc["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+
+
+def test_schema_documents_what_the_token_endpoints_answer(client):
+    """The token pair was documented as "no response body", the refreshed answer as requiring
+    a `refresh` it never has, and neither documented its 401."""
+    make_patient()
+    pair = obtain_tokens(client, "nora@example.test").json()
+    refreshed = client.post(
+        REFRESH_URL, {"refresh": pair["refresh"]}, content_type="application/json"
+    ).json()
+    refused = obtain_tokens(client, "nora@example.test", "Not-the-password-1").json()
+
+    for body, url in ((pair, TOKEN_URL), (refreshed, REFRESH_URL)):
+        schema = _documented(client, url, 200)
+        assert set(schema["required"]) <= set(body) <= set(schema["properties"]), url
+        assert set(_documented(client, url, 401)["required"]) == {"detail", "code"}
+    assert set(refreshed) == {"access"}
+    assert {"detail", "code"} <= set(refused)

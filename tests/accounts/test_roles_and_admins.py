@@ -223,6 +223,17 @@ def test_patients_do_not_get_into_the_admin_at_all():
     assert refused(patient, "/admin/")
     assert refused(patient, "/admin/pages/")
     assert refused(patient, POLICIES_URL)
+    assert refused(patient, "/admin/account/")
+
+
+def test_the_staff_account_page_sends_visitors_to_sign_in_and_opens_for_staff():
+    """Regression: our account view is mounted beside Wagtail's admin URLs, so it needs the admin's
+    access check itself (a visitor got a server error; a patient got the staff page)."""
+    response = Client().get("/admin/account/")
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+    receptionist = signed_in(make_user(Role.RECEPTIONIST, email="desk@example.test"))
+    assert opens(receptionist, "/admin/account/")
 
 
 def test_admin_opens_clinic_policies_doctor_snippets_users_and_pending_accounts(admin):

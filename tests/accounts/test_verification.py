@@ -486,6 +486,18 @@ def test_api_resend_sends_at_most_once_a_minute(client, django_capture_on_commit
     assert len(mail.outbox) == 2
 
 
+def test_schema_documents_the_message_the_api_resend_answers_with(client):
+    """The 202 was documented as having no body; it carries `{"detail"}`."""
+    doc = client.get("/api/v1/schema/", {"format": "json"}).json()
+    documented = doc["paths"][API_RESEND_URL]["post"]["responses"]["202"]
+    ref = documented["content"]["application/json"]["schema"]["$ref"]
+    schema = doc["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+
+    body = client.post(API_RESEND_URL, {"email": EMAIL}, content_type="application/json").json()
+
+    assert schema["required"] == ["detail"] and set(body) == {"detail"}
+
+
 def test_web_resend_answers_identically_for_unknown_and_known_addresses(
     django_capture_on_commit_callbacks,
 ):

@@ -1218,6 +1218,36 @@ def test_an_unsupported_method_is_405_with_detail_and_code(visit_type, patient):
     assert_error(client_for(patient).delete(detail_url(appointment)), 405, "method_not_allowed")
 
 
+def test_options_on_the_appointment_list_describes_the_booking_body(patient):
+    """It was a 500: the view had no serializer for DRF's metadata to describe."""
+    response = client_for(patient).options("/api/v1/appointments/")
+
+    assert response.status_code == 200, response.content
+    assert {"doctor", "visit_type", "start"} <= set(response.json()["actions"]["POST"])
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/doctors/abc/",  # `{id}` is a number
+        "/api/v1/doctors/-1/exceptions/0/",
+        "/api/v1/appointments/K7Q2/M9XD/",
+        "/api/v1/no-such-endpoint/",
+        "/api/v2/doctors/",
+    ],
+)
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
+def test_an_api_path_no_route_matches_is_a_json_404_by_any_method(patient, path, method):
+    """They were Wagtail's HTML 404 page, and for a signed-in POST the HTML CSRF refusal (403)."""
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(patient)
+
+    response = getattr(client, method)(path)
+
+    assert response["Content-Type"] == "application/json"
+    assert_error(response, 404, "not_found")
+
+
 # --- schema -----------------------------------------------------------------------------------
 
 
@@ -1231,6 +1261,67 @@ def test_openapi_schema_lists_appointments_and_slots():
     yaml = client_for().get("/api/v1/schema/")
     assert yaml.status_code == 200
     assert b"/api/v1/appointments/" in yaml.content
+
+
+def _openapi() -> dict:
+    return client_for().get("/api/v1/schema/", {"format": "json"}).json()
+
+
+def _resolve(doc: dict, schema: dict) -> dict:
+    ref = schema.get("$ref")
+    return doc["components"]["schemas"][ref.rsplit("/", 1)[-1]] if ref else schema
+
+
+def _answer(doc: dict, path: str, method: str, status: int) -> dict:
+    """The documented JSON body of one answer, its reference resolved."""
+    response = doc["paths"][path][method]["responses"][str(status)]
+    return _resolve(doc, response["content"]["application/json"]["schema"])
+
+
+def test_openapi_document_is_valid_and_generates_without_warnings(tmp_path):
+    from django.core.management import call_command
+    from drf_spectacular.validation import validate_schema
+
+    validate_schema(_openapi())  # the document as served (OpenAPI 3.0 meta-schema)
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", tmp_path / "api.yaml")
+
+
+ACTIONS = ["confirm", "decline", "cancel", "reschedule", "check-in", "no-show", "complete"]
+
+
+def test_schema_documents_the_error_answers_of_appointments():
+    """Every status the booking endpoints answer with is in the schema, in api-v1.md's shapes
+    (the schema had only the success answers)."""
+    doc = _openapi()
+    listing = doc["paths"]["/api/v1/appointments/"]
+    assert set(listing["get"]["responses"]) == {"200", "400", "401", "403", "404"}  # 404: page
+    assert set(listing["post"]["responses"]) == {"201", "400", "401", "403", "409", "429"}
+    for action in ACTIONS:
+        answers = doc["paths"][f"/api/v1/appointments/{{reference}}/{action}/"]["post"]
+        assert {"200", "401", "403", "404", "409", "429"} <= set(answers["responses"]), action
+
+    error = _answer(doc, "/api/v1/appointments/", "post", 401)
+    assert error["required"] == ["detail", "code"]
+    conflict = _answer(doc, "/api/v1/appointments/", "post", 409)
+    assert {"detail", "code", "alternatives"} <= set(conflict["properties"])
+    bad_request = _answer(doc, "/api/v1/appointments/", "post", 400)["anyOf"]
+    assert [_resolve(doc, option) for option in bad_request] == [
+        doc["components"]["schemas"]["FieldErrors"],
+        doc["components"]["schemas"]["Error"],
+    ]
+
+
+def test_schema_documents_the_queue_as_the_list_it_is(doctor, queue, receptionist):
+    """It was documented as an object."""
+    doc = _openapi()
+    for path, method in (("/api/v1/queue/", "get"), ("/api/v1/queue/reorder/", "post")):
+        documented = doc["paths"][path][method]["responses"]["200"]["content"]
+        assert documented["application/json"]["schema"]["type"] == "array"
+    entry = _resolve(doc, _answer(doc, "/api/v1/queue/", "get", 200)["items"])
+
+    body = client_for(receptionist).get("/api/v1/queue/", {"doctor": doctor.pk}).json()
+
+    assert body and set(entry["required"]) <= set(body[0]) <= set(entry["properties"])
 
 
 @pytest.mark.parametrize("url", ["/api/docs/", "/swagger/"])

@@ -255,6 +255,12 @@ def test_the_slot_picker_itself_is_public(client, doctor):
     assert 'id="slot-picker"' in page(response)
 
 
+def test_the_slot_picker_describes_itself_to_search_engines(client, doctor):
+    """Regression (Lighthouse SEO: meta-description): the picker had no description."""
+    html = page(client.get(picker_url(doctor)))
+    assert f'<meta name="description" content="Choose a free time with {doctor.name}' in html
+
+
 @pytest.mark.parametrize("role", [Role.DOCTOR, Role.RECEPTIONIST, Role.ADMIN])
 @pytest.mark.parametrize(
     "name", ["list", "history", *PER_APPOINTMENT, "my_data", "review"], ids=str

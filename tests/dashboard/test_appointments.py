@@ -1019,6 +1019,22 @@ def test_cancelled_appointments_stay_on_the_calendar_but_holds_do_not(desk, doct
     assert "cp-cal__appt--cancelled" in response.content.decode()
 
 
+def test_calendar_days_are_labelled_sections_with_lists_of_appointments(desk, doctor, visit_type):
+    """Regression (axe: aria-required-children): the calendar claimed table roles (table, rowgroup,
+    row) without cells; each day is now a section named by its heading, its visits a list."""
+    booked = staff_book(visit_type, at(DAY, "09:00"))
+    response = desk.get(CALENDAR_URL, {"doctor": doctor.pk, "date": DAY, "view": "week"})
+    html = response.content.decode()
+    assert 'role="table"' not in html and 'role="row"' not in html
+    assert 'role="rowgroup"' not in html
+    days = re.findall(r'<section class="cp-cal__day[^"]*" aria-labelledby="([^"]+)">', html)
+    assert len(days) == 7
+    for label in days:
+        assert f'id="{label}"' in html
+    item = re.search(r'<ul class="cp-cal__list" role="list">\s*<li><a [^>]*href="([^"]+)"', html)
+    assert item and booked.reference in item.group(1)
+
+
 @pytest.mark.parametrize(
     "date",
     ["garbage", "2031-02-30", "0001-01-01", "9999-12-31", "99999-01-01", "\x00", "2031-13-01"],

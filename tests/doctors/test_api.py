@@ -91,3 +91,16 @@ def test_payout_details_are_shown_only_to_that_doctor_and_administrators(client,
         else:
             assert "payout" not in body, user
         assert "ABCDE1234F" not in str(client.get("/api/v1/doctors/").json())
+
+
+def test_schema_does_not_require_the_payout_most_callers_never_get(client, doctors):
+    """It was documented as required, but is left out for everyone but that doctor and admins."""
+    doc = client.get("/api/v1/schema/", {"format": "json"}).json()
+    answer = doc["paths"]["/api/v1/doctors/{id}/"]["get"]["responses"]["200"]
+    ref = answer["content"]["application/json"]["schema"]["$ref"]
+    schema = doc["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+
+    body = client.get(f"/api/v1/doctors/{doctors[0].pk}/").json()
+
+    assert "payout" in schema["properties"] and "payout" not in body
+    assert set(schema["required"]) <= set(body)

@@ -9,6 +9,7 @@ is checked through the public slots endpoint (scheduling-rules.md, "Working wind
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from rest_framework.test import APIClient
@@ -413,3 +414,18 @@ def test_an_exception_cannot_be_deleted_through_another_doctors_url(doctor, othe
     response = client_for(doctor.user).delete(exception_url(doctor, theirs.pk))
     assert_error(response, 404, "not_found")
     assert ScheduleException.objects.filter(pk=theirs.pk).exists()
+
+
+def test_schema_documents_times_as_the_hh_mm_the_api_writes(doctor):
+    """They were documented as OpenAPI `format: time` (RFC 3339, with seconds and an offset),
+    which "09:00" is not."""
+    schemas = client_for().get("/api/v1/schema/", {"format": "json"}).json()["components"]
+    client = client_for(doctor.user)
+    extra = client.post(exceptions_url(doctor), EXTRA_HOURS, format="json").json()
+    window = client.get(weekly_url(doctor)).json()[0]
+
+    for component, body in (("WeeklyWindow", window), ("ScheduleException", extra)):
+        for field in ("start", "end"):
+            documented = schemas["schemas"][component]["properties"][field]
+            assert "format" not in documented, component
+            assert re.fullmatch(documented["pattern"], body[field]), (component, body[field])

@@ -56,6 +56,30 @@ def test_directory_filters_by_specialty(client, site):
     assert client.get("/doctors/?specialty=nope").status_code == 404
 
 
+def test_directory_cards_are_headings_right_under_the_page_title(client, site):
+    """Regression (Lighthouse: heading-order): the directory's cards were h3s straight under the
+    h1; on the home page, under the block's own h2, they stay h3s."""
+    doctor_page_ensure(doctor=DoctorFactory(name="Dr Heart"))
+    html = client.get("/doctors/").content.decode()
+    assert '<h2 class="doctor-card__name">' in html
+    assert '<h3 class="doctor-card__name">' not in html
+
+
+def test_pages_without_a_search_description_describe_themselves_with_their_intro(client, site):
+    """Regression (Lighthouse SEO: meta-description) for the directory, news and standard pages;
+    an editor's search description still comes first."""
+    assert (
+        '<meta name="description" content="Find one.">' in client.get("/doctors/").content.decode()
+    )
+    assert '<meta name="description" content="Book your flu jab now.">' in (
+        client.get("/news/flu/").content.decode()
+    )
+    site.doctors.search_description = "Every doctor of the clinic."
+    site.doctors.save_revision().publish()
+    html = client.get("/doctors/").content.decode()
+    assert '<meta name="description" content="Every doctor of the clinic.">' in html
+
+
 def test_creating_a_doctor_in_the_admin_gives_them_a_live_page(client, site):
     from clinic_site.accounts.roles import Role
     from home.models import DoctorPage

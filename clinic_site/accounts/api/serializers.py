@@ -129,6 +129,25 @@ def _has_profile(user: User) -> bool:
         return False
 
 
+class DetailSerializer(serializers.Serializer):
+    """A plain message (an accepted request with nothing else to return)."""
+
+    detail = serializers.CharField()
+
+
+class TokenPairSerializer(serializers.Serializer):
+    """What auth/token/ returns (documents TokenObtainSerializer's output)."""
+
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class AccessTokenSerializer(serializers.Serializer):
+    """What auth/token/refresh/ returns (documents TokenRefreshSerializer's output)."""
+
+    access = serializers.CharField()
+
+
 class TokenObtainSerializer(TokenObtainPairSerializer):
     """E-mail and password in, JWT pair out; the access token names the e-mail and role."""
 

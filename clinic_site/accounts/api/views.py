@@ -10,14 +10,20 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
 from clinic_site.api import WriteThrottle, django_validation_error_to_drf
+from clinic_site.openapi import errors
 
 from .. import services
 from ..permissions import patient_get_for_user
 from .serializers import (
+    AccessTokenSerializer,
+    DetailSerializer,
     ProfileSerializer,
     RegisteredSerializer,
     RegisterSerializer,
     ResendCodeSerializer,
+    TokenObtainSerializer,
+    TokenPairSerializer,
+    TokenRefreshSerializer,
     VerifiedSerializer,
     VerifyEmailSerializer,
 )
@@ -69,7 +75,7 @@ class ResendCodeView(APIView):
     throttle_classes = [WriteThrottle]
     throttle_scope = "auth"
 
-    @extend_schema(request=ResendCodeSerializer, responses={202: None})
+    @extend_schema(request=ResendCodeSerializer, responses={202: DetailSerializer})
     def post(self, request):
         serializer = ResendCodeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -80,11 +86,23 @@ class ResendCodeView(APIView):
         )
 
 
+@extend_schema(
+    request=TokenObtainSerializer,
+    responses={200: TokenPairSerializer, **errors(401)},
+    description="E-mail and password in, a JWT pair out (401 `no_active_account` when they do "
+    "not match an active account; 429 after repeated failures).",
+)
 class TokenObtainView(jwt_views.TokenObtainPairView):
     throttle_classes = [WriteThrottle]
     throttle_scope = "auth"
 
 
+@extend_schema(
+    request=TokenRefreshSerializer,
+    responses={200: AccessTokenSerializer, **errors(401)},
+    description="A refresh token in, a new access token out (401 `token_not_valid` for a bad, "
+    "expired or revoked token).",
+)
 class TokenRefreshView(jwt_views.TokenRefreshView):
     throttle_classes = [WriteThrottle]
     throttle_scope = "auth"
