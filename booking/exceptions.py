@@ -43,3 +43,11 @@ class RecordNotFinalised(Conflict):
 class HoldExpired(Conflict):
     code = "hold_expired"
     default_detail = "The time held for you has expired."
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    default_detail = (
+        "This Idempotency-Key was already used for a different booking; use a new key for a "
+        "new request."
+    )

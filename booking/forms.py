@@ -3,7 +3,10 @@ decide, and their refusals are shown next to the field (or above the form)."""
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
+from django.core.validators import RegexValidator
 
 from clinic_site.forms import ClinicFormMixin
 
@@ -18,6 +21,14 @@ class BookingForm(ClinicFormMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="A few words help the doctor prepare (optional). Please do not include "
         "anything urgent: in an emergency, call 999.",
+    )
+    # One key per page shown: submitting twice (or again after a lost answer) books once.
+    request_key = forms.CharField(
+        widget=forms.HiddenInput,
+        required=False,
+        max_length=64,
+        initial=lambda: uuid.uuid4().hex,
+        validators=[RegexValidator(r"^[A-Za-z0-9_-]*$")],
     )
 
 

@@ -83,6 +83,9 @@ class Appointment(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField()
+    # The client's key for this booking request (the API's Idempotency-Key header, the web
+    # form's hidden token): asking again with it answers with this appointment.
+    idempotency_key = models.CharField(max_length=64, blank=True)
     requested_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     checked_in_at = models.DateTimeField(null=True, blank=True)
@@ -123,6 +126,11 @@ class Appointment(models.Model):
                 condition=~Q(status=Status.HELD)
                 | Q(hold_expires_at__isnull=False, hold_kind__in=HoldKind.values),
                 name="booking_appt_hold_has_expiry",
+            ),
+            models.UniqueConstraint(
+                fields=["created_by", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="booking_appt_idempotency_key_unique",
             ),
             # Every database: one active appointment per doctor and start time.
             models.UniqueConstraint(

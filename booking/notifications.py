@@ -1,11 +1,12 @@
 """Appointment notifications to the patient: e-mail (HTML and text, .ics when it is confirmed)
 and a short SMS for the kinds that warrant one.
 
-Services call `notify_appointment(...)` inside their transaction; it only registers an
-`on_commit` callback that enqueues `send_appointment_notice` with JSON-friendly arguments (the
-reference, the kind, the old start of a reschedule). A rolled-back booking therefore sends
-nothing, and the task reads the committed row, so it behaves the same on the immediate backend
-(development, tests) and on django-tasks-db's DatabaseBackend (production).
+Services call `notify_appointment(...)` inside their transaction; it queues
+`send_appointment_notice` with JSON-friendly arguments (the reference, the kind, the old start
+of a reschedule) as part of that transaction (clinic_site.tasks): with django-tasks-db the task
+row commits with the booking, on the immediate backend it is sent after the commit. A
+rolled-back booking therefore sends nothing, a committed one cannot lose its notice, and the
+task reads the committed row.
 
 Reminders are claimed by `reminders_send_due` (run by `manage.py send_reminders`): it stamps
 `reminder_sent_at` under a row lock before enqueueing, so overlapping runs never send one twice.
@@ -16,6 +17,7 @@ Nothing clinical goes into a message: not the patient's reason for the visit, no
 from __future__ import annotations
 
 import logging
+import smtplib
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -32,6 +34,7 @@ from django_tasks import task
 from clinic_site.mail import render_email
 from clinic_site.policies import clinic_tz, get_policies
 from clinic_site.sms import send_sms
+from clinic_site.tasks import enqueue_with_transaction, retry_later
 from doctors.models import VisitMode
 
 from .ics import CalendarEntry, build_ics
@@ -65,7 +68,7 @@ def notify_appointment(
     by_clinic: bool = False,
 ) -> None:
     """Queue the patient's notice for after the current transaction commits."""
-    _queue_on_commit(appointment.reference, Kind(kind), old_start=old_start, by_clinic=by_clinic)
+    _queue(appointment.reference, Kind(kind), old_start=old_start, by_clinic=by_clinic)
 
 
 _quiet = threading.local()
@@ -83,7 +86,7 @@ def notices_suppressed():
         _quiet.on = previous
 
 
-def _queue_on_commit(
+def _queue(
     reference: str, kind: Kind, *, old_start: datetime | None = None, by_clinic: bool = False
 ) -> None:
     if getattr(_quiet, "on", False):
@@ -94,7 +97,7 @@ def _queue_on_commit(
         "old_start": old_start.isoformat() if old_start else None,
         "by_clinic": bool(by_clinic),
     }
-    transaction.on_commit(lambda: send_appointment_notice.enqueue(**kwargs))
+    enqueue_with_transaction(send_appointment_notice, **kwargs)
 
 
 def notify_for_status(appointment: Appointment) -> None:
@@ -141,7 +144,7 @@ def reminders_send_due(*, now: datetime | None = None) -> list[str]:
             reminder_sent_at=now, updated_at=now
         )
         for _, reference in due:
-            _queue_on_commit(reference, Kind.REMINDER)
+            _queue(reference, Kind.REMINDER)
     return [reference for _, reference in due]
 
 
@@ -150,15 +153,39 @@ def reminders_send_due(*, now: datetime | None = None) -> list[str]:
 
 @task()
 def send_appointment_notice(
-    reference: str, kind: str, old_start: str | None = None, by_clinic: bool = False
+    reference: str,
+    kind: str,
+    old_start: str | None = None,
+    by_clinic: bool = False,
+    attempt: int = 1,
 ) -> bool:
-    """Send one notice (e-mail, and SMS for some kinds). Returns whether anything was sent."""
-    return deliver_notice(
-        reference=reference,
-        kind=Kind(kind),
-        old_start=datetime.fromisoformat(old_start) if old_start else None,
-        by_clinic=by_clinic,
-    )
+    """Send one notice (e-mail, and SMS for some kinds). Returns whether anything was sent.
+
+    An e-mail the mail server did not take is tried again later (clinic_site.mail's rule);
+    the text message went out on the first try and is not repeated."""
+    try:
+        return deliver_notice(
+            reference=reference,
+            kind=Kind(kind),
+            old_start=datetime.fromisoformat(old_start) if old_start else None,
+            by_clinic=by_clinic,
+            sms=attempt == 1,
+        )
+    except (OSError, smtplib.SMTPException):
+        if attempt >= settings.CLINIC_EMAIL_ATTEMPTS:
+            raise
+        logger.warning(
+            "The %s notice of %s (try %s) failed; trying again later.", kind, reference, attempt
+        )
+        retry_later(
+            send_appointment_notice,
+            attempt=attempt,
+            reference=reference,
+            kind=kind,
+            old_start=old_start,
+            by_clinic=by_clinic,
+        )
+        return False
 
 
 def deliver_notice(
@@ -168,6 +195,7 @@ def deliver_notice(
     old_start: datetime | None = None,
     by_clinic: bool = False,
     now: datetime | None = None,
+    sms: bool = True,
 ) -> bool:
     now = now or timezone.now()
     appointment = (
@@ -182,7 +210,7 @@ def deliver_notice(
         return False
     context = notice_context(appointment, kind, old_start=old_start, by_clinic=by_clinic)
     patient = appointment.patient
-    if kind in SMS_KINDS and patient.phone:
+    if sms and kind in SMS_KINDS and patient.phone:
         send_sms(to=patient.phone, body=render_sms(kind, context))
     if patient.email:
         build_email(appointment, kind, context, now=now).send()

@@ -60,6 +60,18 @@ def can_reorder_queue(user) -> bool:
     return is_front_desk(user)
 
 
+def can_see_meeting_url(user, appointment: Appointment) -> bool:
+    """The video link is the patient's and the treating doctor's (and administrators'); the
+    front desk never gets it (api-v1.md, `meeting_url`)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return (
+        role_of(user) == Role.ADMIN
+        or appointment.patient_id == user.pk
+        or is_doctor_of(user, appointment.doctor)
+    )
+
+
 def appointment_get_for_user(user, reference: str) -> Appointment:
     """The appointment `reference` if `user` may see it, else Http404."""
     reference = str(reference).strip().upper()

@@ -28,7 +28,7 @@ from clinic_site.policies import Policies, clinic_tz, get_policies
 from doctors.models import Doctor, VisitMode, VisitType
 
 from . import rules
-from .exceptions import HoldExpired, PatientOverlap, SlotUnavailable
+from .exceptions import HoldExpired, IdempotencyKeyReused, PatientOverlap, SlotUnavailable
 from .models import (
     ACTIVE_CONDITION,
     Appointment,
@@ -283,8 +283,13 @@ def appointment_book(
     reason: str = "",
     walk_in: bool = False,
     now: datetime | None = None,
+    idempotency_key: str = "",
 ) -> Appointment:
-    """Book `start` with `visit_type` for `patient` — only an offered slot, only once."""
+    """Book `start` with `visit_type` for `patient` — only an offered slot, only once.
+
+    With an `idempotency_key`, asking again (a retry after a lost answer, a double submit)
+    returns the appointment the first request made, whatever happened to it since; the same key
+    for a different booking is refused."""
     now = _utc_now(now)
     start = start.astimezone(UTC)
     doctor = visit_type.doctor
@@ -295,6 +300,18 @@ def appointment_book(
 
     with transaction.atomic():
         doctor, patient = _lock(doctor.pk, patient.pk)
+        if idempotency_key:
+            earlier = Appointment.objects.filter(
+                created_by=actor, idempotency_key=idempotency_key
+            ).first()
+            if earlier is not None:
+                if (earlier.patient_id, earlier.visit_type_id, earlier.start) != (
+                    patient.pk,
+                    visit_type.pk,
+                    start,
+                ):
+                    raise IdempotencyKeyReused()
+                return earlier
         visit_type.doctor = doctor
         _release_expired_holds(doctor_id=doctor.pk, patient_id=patient.pk, now=now)
         own_hold = Appointment.objects.filter(
@@ -372,6 +389,7 @@ def appointment_book(
             meeting_token=_meeting_token() if visit_type.mode == VisitMode.VIDEO else "",
             created_by=actor,
             created_at=now,
+            idempotency_key=idempotency_key,
             requested_at=now if status == Status.REQUESTED else None,
             confirmed_at=now if status == Status.CONFIRMED else None,
         )

@@ -37,7 +37,7 @@ from doctors import rules as slot_rules
 from doctors.models import Doctor, VisitMode, VisitType
 
 from . import notifications, selectors, services
-from .exceptions import PatientOverlap, SlotUnavailable
+from .exceptions import IdempotencyKeyReused, PatientOverlap, SlotUnavailable
 from .forms import BookingForm, CancelForm, RescheduleForm
 from .ics import build_ics
 from .models import Status
@@ -376,6 +376,7 @@ class ReviewView(PatientPortalMixin, View):
                 visit_type=visit_type,
                 start=start,
                 reason=form.cleaned_data["reason"],
+                idempotency_key=form.cleaned_data["request_key"],
             )
         except SlotUnavailable as exc:
             if not doctor.accepting_bookings:
@@ -397,7 +398,7 @@ class ReviewView(PatientPortalMixin, View):
             )
         except EmailNotVerified:
             return self._verify_first(request)
-        except (PatientOverlap, Forbidden) as exc:
+        except (PatientOverlap, IdempotencyKeyReused, Forbidden) as exc:
             form.add_error(None, exc.detail)
         except ValidationError as exc:
             form.add_error(None, exc)

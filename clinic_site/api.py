@@ -1,4 +1,5 @@
-"""The REST API's shared pieces: pagination, throttles and the one exception handler.
+"""The REST API's shared pieces: pagination, throttles, the one exception handler, and the JSON
+answers of errors that Django itself gives under /api/ (the parser is clinic_site/parsers.py).
 
 Every error leaves as `{"detail", "code"}` with the status of api-v1.md, except validation
 errors, which keep DRF's field map `{"field": ["message"]}`.
@@ -6,10 +7,10 @@ errors, which keep DRF's field map `{"field": ["message"]}`.
 
 from __future__ import annotations
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, pagination, serializers
 from rest_framework.response import Response
@@ -22,6 +23,18 @@ from clinic_site.exceptions import ClinicError
 # Database errors that mean "a rule refused this" are registered here by the apps that own the
 # constraints (booking maps its exclusion constraints to slot_unavailable / patient_overlap).
 DATABASE_ERROR_TRANSLATORS: list = []
+
+# --- Request bodies -----------------------------------------------------------------------------
+
+
+def json_body(request):
+    """`request.data`, refusing a form or multipart body even when it is empty: DRF reads an
+    empty form as an empty QueryDict without asking a parser, and an empty QueryDict would pass
+    for "no fields" (a whole week of no windows)."""
+    data = request.data
+    if hasattr(data, "getlist"):  # a QueryDict: only form and multipart bodies become one
+        raise exceptions.UnsupportedMediaType(request.content_type)
+    return data
 
 
 class Pagination(pagination.PageNumberPagination):
@@ -103,6 +116,9 @@ def exception_handler(exc, context):
         translated = translate(exc)
         if translated is not None:
             return Response(translated.as_dict(), status=translated.status)
+    if isinstance(exc, SuspiciousOperation):  # e.g. a body or query string over Django's limits
+        status = refusal_status(exc)
+        return Response(error_body(status), status=status)
     if isinstance(exc, DjangoValidationError):
         exc = django_validation_error_to_drf(exc)
     elif isinstance(exc, Http404 | ObjectDoesNotExist):
@@ -124,3 +140,34 @@ def exception_handler(exc, context):
 def schema_v1_endpoints_only(endpoints, **kwargs):
     """drf-spectacular pre-processing hook: document our API, not Wagtail's internal admin API."""
     return [endpoint for endpoint in endpoints if endpoint[0].startswith("/api/v1/")]
+
+
+# --- Errors that Django answers before (or instead of) DRF ------------------------------------
+
+ERRORS = {
+    400: ("Bad request.", "bad_request"),
+    403: ("You do not have permission to perform this action.", "permission_denied"),
+    404: ("Not found.", "not_found"),
+    413: ("The request body is too large.", "request_too_large"),
+    500: ("Server error.", "server_error"),
+}
+
+
+def is_api_request(request) -> bool:
+    path = request.path_info
+    return path == "/api" or path.startswith("/api/")
+
+
+def error_body(status: int, detail: str | None = None) -> dict:
+    default_detail, code = ERRORS[status]
+    return {"detail": detail or default_detail, "code": code}
+
+
+def refusal_status(exc: SuspiciousOperation | None) -> int:
+    """The status for a request Django refuses as suspicious: 413 for a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE, else 400 (a bad Host header, too many fields)."""
+    return 413 if isinstance(exc, RequestDataTooBig) else 400
+
+
+def error_response(status: int, detail: str | None = None) -> JsonResponse:
+    return JsonResponse(error_body(status, detail), status=status)

@@ -13,6 +13,7 @@ from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 
 from .activity import Action
+from .audit import append_only
 
 
 def _minutes(default: int, maximum: int, help_text: str, verbose_name: str):
@@ -22,6 +23,12 @@ def _minutes(default: int, maximum: int, help_text: str, verbose_name: str):
         validators=[MinValueValidator(0), MaxValueValidator(maximum)],
         help_text=help_text,
     )
+
+
+def staff_mfa_default() -> bool:
+    """Two-step sign-in for the roles that read clinical data is on unless the deployment's
+    settings say otherwise (CLINIC_STAFF_MFA_DEFAULT: off for the demo and the tests)."""
+    return getattr(settings, "CLINIC_STAFF_MFA_DEFAULT", True)
 
 
 @register_setting(icon="cog", name="clinic-policies")
@@ -120,6 +127,24 @@ class ClinicPolicies(BaseGenericSetting):
         validators=[MinValueValidator(1), MaxValueValidator(50)],
         help_text="How many active accounts may hold the Admin role.",
     )
+    mfa_required_doctors = models.BooleanField(
+        "doctors need two-step sign-in",
+        default=staff_mfa_default,
+        help_text="On: doctors sign in with an authenticator app or a passkey as well as "
+        "their password (they read clinical records).",
+    )
+    mfa_required_admins = models.BooleanField(
+        "administrators need two-step sign-in",
+        default=staff_mfa_default,
+        help_text="On: administrators sign in with an authenticator app or a passkey as well "
+        "as their password.",
+    )
+    mfa_required_reception = models.BooleanField(
+        "receptionists need two-step sign-in",
+        default=False,
+        help_text="On: receptionists sign in with an authenticator app or a passkey as well "
+        "as their password. Patients and editors may always turn it on for themselves.",
+    )
 
     panels = [
         MultiFieldPanel(
@@ -155,6 +180,14 @@ class ClinicPolicies(BaseGenericSetting):
             [FieldPanel("accounts_need_activation"), FieldPanel("max_administrators")],
             heading="Accounts",
         ),
+        MultiFieldPanel(
+            [
+                FieldPanel("mfa_required_doctors"),
+                FieldPanel("mfa_required_admins"),
+                FieldPanel("mfa_required_reception"),
+            ],
+            heading="Two-step sign-in",
+        ),
     ]
 
     class Meta:
@@ -175,8 +208,16 @@ class ActivityEvent(models.Model):
 
     at = models.DateTimeField(default=timezone.now)
     action = models.CharField(max_length=40)
+    # The log is append-only (clinic_site/audit.py), so deleting an account must not touch its
+    # events: SET_NULL would be an UPDATE the trigger refuses. The event keeps `actor_id` as it
+    # was (no database constraint, so the account can still go) and the name and e-mail below.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     actor_name = models.CharField(max_length=200, blank=True)
     actor_email = models.CharField(max_length=254, blank=True)
@@ -195,6 +236,8 @@ class ActivityEvent(models.Model):
             models.Index(fields=["actor", "-at"], name="activity_actor_at"),
             models.Index(fields=["target_type", "target_id"], name="activity_target"),
         ]
+        # PostgreSQL refuses UPDATE and DELETE of any event (clinic_site/audit.py).
+        triggers = [append_only()]
 
     def __str__(self) -> str:
         who = self.actor_name or self.actor_email or "anonymous"

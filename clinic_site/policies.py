@@ -27,6 +27,9 @@ class Policies:
     reminder_hours_before: int = 24
     accounts_need_activation: bool = False
     max_administrators: int = 2
+    mfa_required_doctors: bool = True
+    mfa_required_admins: bool = True
+    mfa_required_reception: bool = False
 
     @property
     def minimum_notice(self) -> timedelta:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.db import transaction
 from django.utils.module_loading import import_string
 from django_tasks import task
+
+from clinic_site.tasks import enqueue_with_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def send_sms_task(to: str, body: str) -> None:
 
 
 def send_sms(*, to: str, body: str) -> None:
-    """Queue a text message once the current transaction commits (at once outside one)."""
+    """Queue a text message with the current transaction (clinic_site.tasks)."""
     if not to.strip():
         return
-    transaction.on_commit(lambda: send_sms_task.enqueue(to=to, body=body))
+    enqueue_with_transaction(send_sms_task, to=to, body=body)

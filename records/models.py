@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from booking.models import Appointment
+from clinic_site.audit import append_only
 
 
 class ConsultationRecord(models.Model):
@@ -170,13 +171,20 @@ class AccessChannel(models.TextChoices):
 
 
 class RecordAccess(models.Model):
-    """One read of a consultation record: who, which record, when, how (permissions.md)."""
+    """One read of a consultation record: who, which record, when, how (permissions.md).
 
+    Append-only: PostgreSQL refuses UPDATE and DELETE of any row (clinic_site/audit.py).
+    """
+
+    # Neither key may CASCADE or SET_NULL: that is a DELETE or UPDATE the trigger refuses. PROTECT
+    # instead: a record that was read cannot be deleted (records never are), nor can an account
+    # that read one — the row keeps no name of its own, so its reader must stay identifiable;
+    # deactivate the account instead. `user` is NULL only for a read by no signed-in user.
     record = models.ForeignKey(
         ConsultationRecord, on_delete=models.PROTECT, related_name="accesses"
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
     at = models.DateTimeField()
     how = models.CharField(max_length=16, choices=AccessChannel.choices)
@@ -194,6 +202,7 @@ class RecordAccess(models.Model):
                 condition=Q(how__in=AccessChannel.values), name="records_access_how_known"
             ),
         ]
+        triggers = [append_only()]
 
     def __str__(self) -> str:
         return f"{self.user_id} read {self.record_id} via {self.how} at {self.at:%Y-%m-%d %H:%M}"

@@ -126,6 +126,8 @@ SHOTS = {
     "portal": ("/portal/", PATIENT, None),
     "profile": ("/accounts/profile/", PATIENT, None),
     "profile-edit": ("/accounts/profile/edit/", PATIENT, None),
+    "two-step-setup": ("/accounts/two-step/setup/", PATIENT, None),
+    "two-step-methods": ("/accounts/two-step/methods/", PATIENT, None),
     "slot-picker": ("/book/amelia-hart/", None, None),
     "review": (None, PATIENT, _first_slot),
     "booked": (None, PATIENT, _booked),

@@ -5,14 +5,28 @@ allowed, 404 not visible).
 One world serves every cell: Dr A treats patient P — a COMPLETED visit with a finalised record
 (yesterday), a CHECKED_IN visit (today 09:00), a CONFIRMED one later today (12:20) and a
 REQUESTED one tomorrow; Dr B, a receptionist, an administrator, an editor and another patient,
-P2, have nothing to do with them. The world is built once for the module inside a transaction;
-each cell runs in a savepoint, so a POST that changes something is rolled back before the next.
+P2, have nothing to do with them; nor has a user of the Doctor group whose doctor profile is not
+linked yet (`unlinked_doctor`), who gets what Dr B gets except where a row says otherwise (their
+screens say the account is not linked; there is no queue to act on: 404). The world is built
+once for the module inside a transaction; each cell runs in a savepoint, so a POST that changes
+something is rolled back before the next.
 
 Outcomes of the web pages follow Wagtail's admin wrapper: a signed-in user without admin access
 (a patient) and a visitor are sent to the sign-in page (`LOGIN`); a staff member refused by a
 dashboard screen is sent home with a "no permission" message (`REFUSED`); what they may not see
 is a 404. Staff opening a patient-portal page are sent to their dashboard (`DASHBOARD`); a form
 that did its work redirects (`DONE`).
+
+A status code alone does not show what a page lists: a doctor who asks for a colleague's queue
+gets a 200 (their own queue), so such cells also say whose text a page may show (`Reach`): an
+appointment reference or an e-mail address that the `shown` roles find in the answer (its body
+and where it redirects to) and the `hidden` roles never do.
+
+Wagtail's own admin screens are rows too, asked of every role: administrators reach users,
+groups (to read; roles are set by the data migrations) and the clinic policies; administrators
+and editors the pages, images, documents, redirects, reports and the page search; doctors and
+the front desk only the dashboard and the reference data they use; nobody sites, collections or
+workflows (the clinic does not use them; permissions.md gives them to no role).
 
 `test_every_dashboard_and_api_route_is_in_the_matrix` walks the URL resolver, so a new screen or
 endpoint fails the suite until its row is added here.
@@ -21,21 +35,27 @@ endpoint fails the suite until its row is added here.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Group
 from django.contrib.messages import ERROR, get_messages
 from django.db import transaction
-from django.test import Client, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve, reverse
 from rest_framework.test import APIClient
+from wagtail.admin.menu import admin_menu
+from wagtail.log_actions import log
 
 from clinic_site.accounts.roles import Role
+from clinic_site.models import ClinicPolicies
 from doctors import services as doctor_services
 from doctors.models import DoctorPayoutDetails, ExceptionKind
+from home.models import ClinicDetails
 from tests.factories import at, book, bookable_doctor, completed_visit, make_user
 from tests.factories.records import visit_in_progress
 
@@ -51,6 +71,7 @@ ROLES = (
     "other_patient",
     "doctor",
     "other_doctor",
+    "unlinked_doctor",
     "receptionist",
     "admin",
     "editor",
@@ -64,20 +85,42 @@ DONE = "redirect"  # a form did its work (or a screen forwards elsewhere) and re
 FAILED = "redirect with an error"  # redirected elsewhere, with an error message
 
 
-def row(*outcomes) -> dict[str, int | str]:
-    """One row of the matrix, in the order of ROLES."""
-    assert len(outcomes) == len(ROLES)
-    return dict(zip(ROLES, outcomes, strict=True))
+UNLINKED = "unlinked_doctor"
+_ROW_ORDER = tuple(role for role in ROLES if role != UNLINKED)
+
+
+def row(*outcomes, unlinked=None) -> dict[str, int | str]:
+    """One row of the matrix, in the order of ROLES without the unlinked doctor, who gets Dr B's
+    answer (none of Dr A's appointments are theirs either) unless `unlinked` says otherwise."""
+    assert len(outcomes) == len(_ROW_ORDER)
+    answers = dict(zip(_ROW_ORDER, outcomes, strict=True))
+    answers[UNLINKED] = answers["other_doctor"] if unlinked is None else unlinked
+    return {role: answers[role] for role in ROLES}
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Text of the world (a reference, an e-mail address) in a page's answer — its body and its
+    redirect: the `shown` roles find it, the `hidden` roles never do."""
+
+    text: Callable[[SimpleNamespace], str]
+    shown: frozenset[str] = frozenset()
+    hidden: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
 class Cell:
-    """How to ask (path, body, headers) and what each role must get."""
+    """How to ask (path, body, headers), what each role must get, and whose text it may show."""
 
     path: Callable[[SimpleNamespace], str]
     expect: dict[str, int | str]
     body: Callable[[SimpleNamespace], object] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    reach: Reach | None = None
+
+
+def reach(text: Callable[[SimpleNamespace], str], *, shown=(), hidden=()) -> Reach:
+    return Reach(text, frozenset(shown), frozenset(hidden))
 
 
 def dash(name: str, *args: str) -> Callable[[SimpleNamespace], str]:
@@ -98,6 +141,11 @@ def _attr(w: SimpleNamespace, dotted: str):
 
 def path_with(build: Callable, query: Callable[[SimpleNamespace], str]) -> Callable:
     return lambda w: f"{build(w)}?{query(w)}"
+
+
+def admin(path: str, *args: str) -> Callable[[SimpleNamespace], str]:
+    """A path of Wagtail's admin; `{}` take attributes of the world, like `dash`."""
+    return lambda w: path.format(*(_attr(w, a) for a in args))
 
 
 # --- The web pages: dashboard, Wagtail admin, portal ------------------------------------------
@@ -122,6 +170,16 @@ EVERY_SIGNED_IN_PAGE = row(LOGIN, 200, 200, 200, 200, 200, 200, 200)
 PUBLIC_PAGE = row(200, 200, 200, 200, 200, 200, 200, 200)
 PORTAL_OWN = row(LOGIN, 200, 404, DASHBOARD, DASHBOARD, DASHBOARD, DASHBOARD, DASHBOARD)
 PORTAL_ANY_PATIENT = row(LOGIN, 200, 200, DASHBOARD, DASHBOARD, DASHBOARD, DASHBOARD, DASHBOARD)
+PAGE_WORK = row(LOGIN, LOGIN, LOGIN, REFUSED, REFUSED, REFUSED, 200, 200)
+NOBODY = row(LOGIN, LOGIN, LOGIN, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED)
+ADMIN_AREA = row(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200, 200)
+
+# Dr A's appointments: Dr A and the front desk see them; Dr B never does, whatever he asks for.
+# Everyone else gets no page at all, so there is nothing to look for.
+DR_A_AND_DESK = ("doctor", "receptionist", "admin")
+NOT_DR_B = ("other_doctor", UNLINKED)
+# Accounts' e-mail addresses: administrators only (users and roles).
+NOT_ADMINS = tuple(r for r in ROLES if r != "admin")
 
 PAGES: dict[tuple[str, str], Cell] = {
     # Staff dashboard (/admin/clinic/): appointments, record, calendar, queue.
@@ -173,12 +231,54 @@ PAGES: dict[tuple[str, str], Cell] = {
     ("dashboard:queue fragment", "GET"): Cell(dash("dashboard:queue"), STAFF_ALL, headers=FETCH),
     ("dashboard:queue call next", "POST"): Cell(
         dash("dashboard:queue"),
-        row(LOGIN, LOGIN, LOGIN, DONE, DONE, REFUSED, REFUSED, REFUSED),
+        row(LOGIN, LOGIN, LOGIN, DONE, DONE, REFUSED, REFUSED, REFUSED, unlinked=404),
         body=lambda w: {"action": "call"},
+    ),
+    # Asking for Dr A by name: a doctor's `doctor` is ignored (they get their own), so Dr B gets
+    # his own empty day, never Dr A's patients (dashboard.permissions.screen_doctor).
+    ("dashboard:appointments of Dr A", "GET"): Cell(
+        path_with(dash("dashboard:appointments"), lambda w: f"doctor={w.doctor.pk}"),
+        STAFF_ALL,
+        reach=reach(lambda w: w.confirmed.reference, shown=DR_A_AND_DESK, hidden=NOT_DR_B),
+    ),
+    ("dashboard:calendar of Dr A", "GET"): Cell(
+        path_with(dash("dashboard:calendar"), lambda w: f"date={TODAY}&doctor={w.doctor.pk}"),
+        STAFF_ALL,
+        reach=reach(lambda w: w.confirmed.reference, shown=DR_A_AND_DESK, hidden=NOT_DR_B),
+    ),
+    ("dashboard:calendar day of Dr A", "GET"): Cell(
+        path_with(
+            dash("dashboard:calendar"), lambda w: f"view=day&date={TODAY}&doctor={w.doctor.pk}"
+        ),
+        STAFF_ALL,
+        reach=reach(lambda w: w.confirmed.reference, shown=DR_A_AND_DESK, hidden=NOT_DR_B),
+    ),
+    ("dashboard:queue of Dr A", "GET"): Cell(
+        path_with(dash("dashboard:queue"), lambda w: f"doctor={w.doctor.pk}"),
+        STAFF_ALL,
+        reach=reach(lambda w: w.checked_in.reference, shown=DR_A_AND_DESK, hidden=NOT_DR_B),
+    ),
+    ("dashboard:queue fragment of Dr A", "GET"): Cell(
+        path_with(dash("dashboard:queue"), lambda w: f"doctor={w.doctor.pk}"),
+        STAFF_ALL,
+        headers=FETCH,
+        reach=reach(lambda w: w.checked_in.reference, shown=DR_A_AND_DESK, hidden=NOT_DR_B),
+    ),
+    ("dashboard:queue call next of Dr A", "POST"): Cell(
+        dash("dashboard:queue"),
+        row(LOGIN, LOGIN, LOGIN, DONE, DONE, REFUSED, REFUSED, REFUSED, unlinked=404),
+        body=lambda w: {"action": "call", "doctor": w.doctor.pk},
+        # Dr A goes on to her patient's record; Dr B calls from his own (empty) queue.
+        reach=reach(lambda w: w.checked_in.reference, shown=("doctor",), hidden=NOT_DR_B),
+    ),
+    ("dashboard:analytics of Dr A", "GET"): Cell(
+        path_with(dash("dashboard:analytics"), lambda w: f"doctor={w.doctor.pk}"),
+        STAFF_ALL,
+        reach=reach(lambda w: w.doctor.name, shown=DR_A_AND_DESK, hidden=NOT_DR_B),
     ),
     ("dashboard:queue move up", "POST"): Cell(
         dash("dashboard:queue"),
-        row(LOGIN, LOGIN, LOGIN, REFUSED, REFUSED, DONE, DONE, REFUSED),
+        row(LOGIN, LOGIN, LOGIN, REFUSED, REFUSED, DONE, DONE, REFUSED, unlinked=404),
         body=lambda w: {
             "action": "up",
             "doctor": w.doctor.pk,
@@ -209,8 +309,10 @@ PAGES: dict[tuple[str, str], Cell] = {
         body=lambda w: {"reason": "Booked at the desk"},
     ),
     # Schedules: the front desk any doctor's, a doctor their own (another's is a 404).
+    # A doctor goes on to their own; one without a doctor profile is told they have none.
     ("dashboard:schedules", "GET"): Cell(
-        dash("dashboard:schedules"), row(LOGIN, LOGIN, LOGIN, DONE, DONE, 200, 200, REFUSED)
+        dash("dashboard:schedules"),
+        row(LOGIN, LOGIN, LOGIN, DONE, DONE, 200, 200, REFUSED, unlinked=200),
     ),
     ("dashboard:schedule", "GET"): Cell(dash("dashboard:schedule", "doctor.pk"), STAFF_OWN),
     ("dashboard:schedule inverted window", "POST"): Cell(
@@ -276,7 +378,8 @@ PAGES: dict[tuple[str, str], Cell] = {
     ),
     ("dashboard:analytics", "GET"): Cell(dash("dashboard:analytics"), STAFF_ALL),
     ("dashboard:analytics export", "GET"): Cell(
-        path_with(dash("dashboard:analytics"), lambda w: "export=per_day"), STAFF_ALL
+        path_with(dash("dashboard:analytics"), lambda w: "export=per_day"),
+        row(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200, REFUSED, unlinked=404),  # no figures
     ),
     ("dashboard:activity", "GET"): Cell(dash("dashboard:activity"), ADMIN_ONLY),
     ("dashboard:activity export", "GET"): Cell(
@@ -306,6 +409,67 @@ PAGES: dict[tuple[str, str], Cell] = {
         lambda w: "/admin/snippets/doctors/doctorpayoutdetails/",
         row(LOGIN, LOGIN, LOGIN, REFUSED, REFUSED, REFUSED, 200, REFUSED),
     ),
+    # Wagtail's own admin screens. Users and roles: administrators only; the front desk finds
+    # patients with the desk's search, never through the account list (and its e-mails).
+    ("wagtail: users", "GET"): Cell(
+        admin("/admin/users/"),
+        ADMIN_ONLY,
+        reach=reach(lambda w: w.patient.email, shown=("admin",), hidden=NOT_ADMINS),
+    ),
+    ("wagtail: users results", "GET"): Cell(
+        admin("/admin/users/results/"),
+        ADMIN_ONLY,
+        reach=reach(lambda w: w.patient.email, shown=("admin",), hidden=NOT_ADMINS),
+    ),
+    ("wagtail: user add", "GET"): Cell(admin("/admin/users/new/"), ADMIN_ONLY),
+    ("wagtail: user edit", "GET"): Cell(
+        admin("/admin/users/edit/{}/", "patient.pk"),
+        ADMIN_ONLY,
+        reach=reach(lambda w: w.patient.email, shown=("admin",), hidden=NOT_ADMINS),
+    ),
+    ("wagtail: user history", "GET"): Cell(
+        admin("/admin/users/history/{}/", "patient.pk"), ADMIN_ONLY
+    ),
+    ("wagtail: groups", "GET"): Cell(admin("/admin/groups/"), ADMIN_ONLY),
+    ("wagtail: group edit", "GET"): Cell(admin("/admin/groups/edit/{}/", "desk_group.pk"), NOBODY),
+    ("wagtail: pending accounts", "GET"): Cell(admin("/admin/accounts/pending/"), ADMIN_ONLY),
+    ("wagtail: sites", "GET"): Cell(admin("/admin/sites/"), NOBODY),
+    ("wagtail: collections", "GET"): Cell(admin("/admin/collections/"), NOBODY),
+    ("wagtail: workflows", "GET"): Cell(admin("/admin/workflows/list/"), NOBODY),
+    ("wagtail: workflow tasks", "GET"): Cell(admin("/admin/workflows/tasks/index/"), NOBODY),
+    ("wagtail: clinic policies", "GET"): Cell(
+        admin("/admin/settings/clinic_site/clinicpolicies/{}/", "policies.pk"), ADMIN_ONLY
+    ),
+    ("wagtail: clinic details", "GET"): Cell(
+        admin("/admin/settings/home/clinicdetails/{}/", "clinic_details.pk"), PAGE_WORK
+    ),
+    ("wagtail: pages", "GET"): Cell(admin("/admin/pages/"), PAGE_WORK),
+    ("wagtail: page search", "GET"): Cell(admin("/admin/pages/search/?q=home"), PAGE_WORK),
+    ("wagtail: images", "GET"): Cell(admin("/admin/images/"), PAGE_WORK),
+    ("wagtail: documents", "GET"): Cell(admin("/admin/documents/"), PAGE_WORK),
+    ("wagtail: redirects", "GET"): Cell(admin("/admin/redirects/"), PAGE_WORK),
+    # The doctors have a menu of their own, so Wagtail's snippet index has nothing to list.
+    ("wagtail: snippets", "GET"): Cell(admin("/admin/snippets/"), NOBODY),
+    ("wagtail: locked pages report", "GET"): Cell(admin("/admin/reports/locked/"), PAGE_WORK),
+    ("wagtail: aging pages report", "GET"): Cell(admin("/admin/reports/aging-pages/"), PAGE_WORK),
+    ("wagtail: page types report", "GET"): Cell(
+        admin("/admin/reports/page-types-usage/"), PAGE_WORK
+    ),
+    ("wagtail: workflow report", "GET"): Cell(admin("/admin/reports/workflow/"), PAGE_WORK),
+    ("wagtail: workflow tasks report", "GET"): Cell(
+        admin("/admin/reports/workflow_tasks/"), PAGE_WORK
+    ),
+    # Site history lists changes to whatever the user holds a permission on: the accounts an
+    # administrator edited are theirs to read, not an editor's (clinic_site/wagtail_hooks.py).
+    ("wagtail: site history", "GET"): Cell(
+        admin("/admin/reports/site-history/"),
+        PAGE_WORK,
+        reach=reach(lambda w: w.patient.full_name, shown=("admin",), hidden=NOT_ADMINS),
+    ),
+    ("wagtail: site history results", "GET"): Cell(
+        admin("/admin/reports/site-history/results/"), PAGE_WORK
+    ),
+    ("wagtail: account", "GET"): Cell(admin("/admin/account/"), ADMIN_AREA),
     # Patient portal.
     ("portal:home", "GET"): Cell(dash("portal:home"), PORTAL_ANY_PATIENT),
     ("booking:list", "GET"): Cell(dash("booking:list"), PORTAL_ANY_PATIENT),
@@ -539,6 +703,8 @@ def build_world() -> SimpleNamespace:
     DoctorPayoutDetails.objects.create(
         doctor=doctor, pan="ABCDE1234F", bank_account_number="123456789012", ifsc="HDFC0001234"
     )
+    # An administrator corrected P's account in Wagtail's user admin (in its site history).
+    log(instance=patient, action="wagtail.edit", user=admin)
     assert (completed.status, checked_in.status, confirmed.status, requested.status) == (
         "COMPLETED",
         "CHECKED_IN",
@@ -563,12 +729,16 @@ def build_world() -> SimpleNamespace:
         day_off=day_off,
         free_slot=free_slot,
         free_slot_query=query,
+        desk_group=Group.objects.get(name=Role.RECEPTIONIST.group_name),
+        policies=ClinicPolicies.load(),
+        clinic_details=ClinicDetails.load(),
         users={
             "anonymous": None,
             "patient": patient,
             "other_patient": other_patient,
             "doctor": doctor.user,
             "other_doctor": other_doctor.user,
+            "unlinked_doctor": make_user(Role.DOCTOR, full_name="Dr Una Linked"),
             "receptionist": receptionist,
             "admin": admin,
             "editor": editor,
@@ -612,16 +782,33 @@ def page_outcome(response) -> int | str:
     return FAILED if errors else DONE
 
 
-def ask_page(cell: Cell, w: SimpleNamespace, user) -> int | str:
+def fetch_page(cell: Cell, w: SimpleNamespace, user):
     client = Client()
     if user is not None:
         client.force_login(user)
     url = cell.path(w)
     if cell.body is None:
-        response = client.get(url, headers=cell.headers)
-    else:
-        response = client.post(url, cell.body(w), headers=cell.headers)
-    return page_outcome(response)
+        return client.get(url, headers=cell.headers)
+    return client.post(url, cell.body(w), headers=cell.headers)
+
+
+def ask_page(cell: Cell, w: SimpleNamespace, user) -> int | str:
+    return page_outcome(fetch_page(cell, w, user))
+
+
+def answer_text(response) -> str:
+    """What a page showed: its body, and where it sent the user."""
+    return response.content.decode(errors="replace") + " " + response.get("Location", "")
+
+
+def check_reach(cell: Cell, w: SimpleNamespace, role: str, response) -> None:
+    if cell.reach is None:
+        return
+    text = cell.reach.text(w)
+    if role in cell.reach.shown:
+        assert text in answer_text(response), f"{role} should find {text!r}"
+    if role in cell.reach.hidden:
+        assert text not in answer_text(response), f"{role} must not find {text!r}"
 
 
 def ask_api(method: str, cell: Cell, w: SimpleNamespace, user) -> int:
@@ -651,7 +838,9 @@ def _cases(table: dict[tuple[str, str], Cell]):
 @pytest.mark.parametrize(("label", "method", "role"), _cases(PAGES))
 def test_page_answers_each_role_as_the_permission_table_says(world, label, method, role):
     cell = PAGES[(label, method)]
-    assert ask_page(cell, world, world.users[role]) == cell.expect[role]
+    response = fetch_page(cell, world, world.users[role])
+    assert page_outcome(response) == cell.expect[role]
+    check_reach(cell, world, role, response)
 
 
 @pytest.mark.django_db
@@ -698,6 +887,48 @@ def test_dashboard_home_shows_each_role_only_its_own_panel(world, role):
     used = {template.name for template in response.templates}
     shown = {panel for panel, template in PANELS.items() if template in used}
     assert shown == ({PANEL_OF_ROLE[role]} if PANEL_OF_ROLE[role] else set())
+
+
+def admin_menu_urls(user) -> set[str]:
+    """Every link of the Wagtail admin's menu (submenus too) that `user` is shown."""
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    urls: set[str] = set()
+
+    def walk(items):
+        for item in items:
+            submenu = getattr(item, "menu", None)
+            if submenu is not None:
+                walk(submenu.menu_items_for_request(request))
+            elif item.url:
+                urls.add(item.url)
+
+    walk(admin_menu.menu_items_for_request(request))
+    return urls
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "role", [r for r in ROLES if r not in ("anonymous", "patient", "other_patient")]
+)
+def test_every_admin_menu_entry_a_role_is_shown_is_a_row_it_may_open(world, role):
+    """The menu and the matrix agree: each entry is a row, and the role gets the page (or is
+    sent on to its own, like a doctor's schedules). A settings entry links to the edit view
+    without the setting's id (which redirects to it): its row has the id."""
+    opens: dict[str, set] = {}
+    for (_, method), cell in PAGES.items():
+        if method == "GET" and cell.body is None and not cell.headers:
+            path = cell.path(world).split("?")[0]
+            opens.setdefault(path, set()).add(cell.expect[role])
+            setting = re.fullmatch(r"(/admin/settings/.+/)[0-9]+/", path)
+            if setting:
+                opens.setdefault(setting[1], set()).add(cell.expect[role])
+    menu = {url for url in admin_menu_urls(world.users[role]) if url.startswith("/admin/")}
+    assert menu  # the walk found the menu at all
+    missing = sorted(url for url in menu if url not in opens)
+    assert not missing, f"menu entries of {role} with no row in the matrix: {missing}"
+    refused = sorted(url for url in menu if not opens[url] & {200, DONE})
+    assert not refused, f"{role} is shown, but may not open: {refused}"
 
 
 @pytest.mark.django_db

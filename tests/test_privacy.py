@@ -8,6 +8,9 @@ patient, and the e-mails the clinic sent while the visit was completed and her o
 were confirmed and moved; no marker may appear anywhere. The treating doctor and an administrator
 do see the markers on the record screen (so the scan can fail), and each of their reads is in the
 access log (records.models.RecordAccess).
+
+The same walk checks that the link of Petra's video visit, which is hers and her doctor's
+(api-v1.md, `meeting_url`), never reaches the receptionist either.
 """
 
 from __future__ import annotations
@@ -23,10 +26,20 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from booking import services
 from booking.models import Status
+from booking.selectors import slot_search
 from clinic_site.accounts.roles import Role
 from records.models import AccessChannel, RecordAccess
-from tests.factories import at, book, bookable_doctor, make_user, visit_in_progress, write_record
+from tests.factories import (
+    VisitTypeFactory,
+    at,
+    book,
+    bookable_doctor,
+    make_user,
+    visit_in_progress,
+    write_record,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -106,6 +119,10 @@ def scenario(django_capture_on_commit_callbacks):
         to_confirm = book(
             visit_type, at(LATER, "11:00"), patient=patient, now=booked_the_day_before
         )
+        video = VisitTypeFactory(doctor=doctor, name="Video call", mode="video")
+        video_day = LATER + dt.timedelta(days=2)
+        video_start = slot_search(visit_type=video, date_from=video_day, date_to=video_day)[0]
+        video_visit = book(video, video_start.start, patient=patient, now=booked_the_day_before)
 
         # The doctor completes the visit (finalise + complete) and signs an addendum (API).
         doctor_api = APIClient()
@@ -151,6 +168,7 @@ def scenario(django_capture_on_commit_callbacks):
         "visit": visit,
         "moved": to_move,
         "confirmed": to_confirm,
+        "video": video_visit,
     }
 
 
@@ -171,8 +189,8 @@ def receptionist_pages(s) -> dict[str, str]:
     pages = {"dashboard home (front-desk panel)": reverse("wagtailadmin_home")}
     for query in filters:
         pages[f"appointments {query}"] = f"{appointments}?{urlencode(query)}"
-    for appointment in (visit, s["moved"], s["confirmed"]):
-        pages[f"appointment {appointment.status}"] = reverse(
+    for appointment in (visit, s["moved"], s["confirmed"], s["video"]):
+        pages[f"appointment {appointment.status} {appointment.reference}"] = reverse(
             "dashboard:appointment", args=[appointment.reference]
         )
     pages.update(
@@ -194,8 +212,9 @@ def receptionist_pages(s) -> dict[str, str]:
     return pages
 
 
-def test_receptionist_pages_fragments_and_exports_carry_no_clinical_content(client, scenario):
-    client.force_login(scenario["receptionist"])
+def receptionist_bodies(client, scenario) -> dict[str, bytes | str]:
+    """What the receptionist (signed in on `client`) receives from every page, fragment and
+    export about Petra."""
     bodies: dict[str, bytes | str] = {}
     for label, url in receptionist_pages(scenario).items():
         response = client.get(url)
@@ -215,6 +234,12 @@ def test_receptionist_pages_fragments_and_exports_carry_no_clinical_content(clie
         bodies[f"CSV {query}"] = csv_text
         bodies[f"XLSX {query}"] = xlsx_text(xlsx.content)
         assert scenario["visit"].reference in bodies[f"XLSX {query}"]
+    return bodies
+
+
+def test_receptionist_pages_fragments_and_exports_carry_no_clinical_content(client, scenario):
+    client.force_login(scenario["receptionist"])
+    bodies = receptionist_bodies(client, scenario)
     # The record screen itself refuses them (and says nothing of the record on the way).
     record = client.get(reverse("dashboard:record", args=[scenario["visit"].reference]))
     assert record.status_code == 302 and record["Location"] == "/admin/"
@@ -308,3 +333,30 @@ def test_treating_doctor_and_admin_see_the_record_and_each_read_is_logged(client
     assert sorted(leaked(answer.content)) == sorted(MARKERS.values())
     new = RecordAccess.objects.filter(record=record).exclude(pk__in=before)
     assert [(a.user_id, a.how) for a in new] == [(user.pk, AccessChannel.API)]
+
+
+def test_the_meeting_link_never_reaches_the_receptionist(client, scenario):
+    video = scenario["video"]
+    token = video.meeting_token
+    assert token and token in services.meeting_url(video)
+    client.force_login(scenario["receptionist"])
+    bodies = receptionist_bodies(client, scenario)
+    api = APIClient()
+    api.force_authenticate(scenario["receptionist"])
+    for label, url in {
+        "API appointment": reverse("api-appointment-detail", args=[video.reference]),
+        "API appointments": reverse("api-appointments"),
+    }.items():
+        response = api.get(url)
+        assert response.status_code == 200, label
+        bodies[label] = response.content
+    assert video.reference in bodies["API appointments"].decode()
+
+    def has_token(body):
+        return token in (body.decode() if isinstance(body, bytes) else body)
+
+    assert [label for label, body in bodies.items() if has_token(body)] == []
+    # The treating doctor does get it on the same screen (so the scan can fail).
+    client.force_login(scenario["doctor"].user)
+    screen = client.get(reverse("dashboard:appointment", args=[video.reference]))
+    assert has_token(screen.content)

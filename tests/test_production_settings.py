@@ -19,7 +19,7 @@ SETUP = "import django; django.setup()"
 TIMEOUT = 180
 
 
-# --- helpers ----------------------------------------------------------------------------------
+# --- helpers --------------------------------------------------------------------------------------
 
 
 def production_env(secret_key: str | None, allowed_hosts: str | None = "example.org") -> dict:
@@ -58,7 +58,7 @@ def strong_key() -> str:
     return secrets.token_urlsafe(64)
 
 
-# --- the secret key ---------------------------------------------------------------------------
+# --- the secret key -------------------------------------------------------------------------------
 
 
 def test_no_env_file_could_supply_a_secret_key():
@@ -169,3 +169,48 @@ def test_check_deploy_passes_with_no_warnings():
     assert "WARNINGS" not in output
     assert "ERRORS" not in output
     assert "System check identified no issues" in output
+
+
+# --- Counters shared by every worker, bounded waits -----------------------------------------------
+
+
+def _probe(expression: str, env: dict) -> object:
+    result = run(
+        [
+            "-c",
+            f"{SETUP}; from django.conf import settings as s; import json; "
+            f"print(json.dumps({expression}))",
+        ],
+        env,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_production_counts_throttles_in_a_cache_every_worker_shares():
+    env = production_env(secret_key=strong_key())
+    env.pop("CACHE_URL", None)
+    cache = _probe("s.CACHES['default']", env)
+    assert cache["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+    assert cache["LOCATION"] == "clinic_cache"
+
+    env["CACHE_URL"] = "redis://127.0.0.1:6379/3"
+    cache = _probe("s.CACHES['default']", env)
+    assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+
+
+def test_a_per_process_cache_is_refused_in_production():
+    env = production_env(secret_key=strong_key())
+    env["CACHE_URL"] = "locmemcache://"
+    result = run(["manage.py", "check", "--deploy"], env)
+    assert result.returncode != 0
+    assert "django_ratelimit.E003" in result.stdout + result.stderr
+
+
+def test_production_waits_a_bounded_time_for_the_mail_server():
+    env = production_env(secret_key=strong_key())
+    assert _probe("[s.EMAIL_BACKEND, s.EMAIL_TIMEOUT, s.CLINIC_EMAIL_ATTEMPTS]", env) == [
+        "django.core.mail.backends.smtp.EmailBackend",
+        10,
+        5,
+    ]

@@ -2,16 +2,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from clinic_site import api
-from clinic_site.accounts.roles import Role
 from doctors.api.serializers import DoctorDetailSerializer, DoctorSerializer
 from doctors.models import VisitMode
 
 from ..models import Appointment, Status
-from ..permissions import allowed_actions, role_of
+from ..permissions import allowed_actions, can_see_meeting_url
 from ..services import meeting_url
 
 # Database ids are 64-bit: a larger number is no id at all (and must not reach the database).
@@ -105,10 +104,7 @@ class AppointmentSerializer(serializers.Serializer):
         waiting = None
         if appointment.status == Status.CHECKED_IN and appointment.checked_in_at:
             waiting = max(0, int((now - appointment.checked_in_at).total_seconds() // 60))
-        show_meeting = role_of(user) == Role.ADMIN or user.pk in (
-            appointment.patient_id,
-            appointment.doctor.user_id,
-        )
+        show_meeting = can_see_meeting_url(user, appointment)
         return {
             "id": appointment.reference,
             "doctor": {"id": appointment.doctor_id, "name": appointment.doctor.name},
@@ -249,6 +245,39 @@ def _person(user) -> dict | None:
     if user is None:
         return None
     return {"id": user.pk, "name": user.full_name}
+
+
+# The documented shape of HistorySerializer (drf-spectacular reads it); `from` is a Python
+# keyword, hence the inline serializers.
+HistorySchema = inline_serializer(
+    "History",
+    fields={
+        "reschedules": inline_serializer(
+            "HistoryReschedule",
+            fields={
+                "old_start": serializers.DateTimeField(),
+                "new_start": serializers.DateTimeField(),
+                "changed_by": _Ref(allow_null=True),
+                "reason": serializers.CharField(allow_blank=True),
+                "changed_at": serializers.DateTimeField(),
+            },
+            many=True,
+        ),
+        "transitions": inline_serializer(
+            "HistoryTransition",
+            fields={
+                # Statuses (as an appointment's `status`); `from` is null for the booking.
+                "from": serializers.CharField(allow_null=True),
+                "to": serializers.CharField(),
+                "by": _Ref(allow_null=True),
+                "at": serializers.DateTimeField(),
+                "reason": serializers.CharField(allow_blank=True),
+                "details": serializers.DictField(),
+            },
+            many=True,
+        ),
+    },
+)
 
 
 class QueueEntrySerializer(serializers.Serializer):

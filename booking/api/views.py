@@ -6,6 +6,7 @@ Views parse input, call one selector or service and serialise; every rule lives 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -43,6 +44,7 @@ from .serializers import (
     AppointmentSerializer,
     DoctorDetailWithAvailabilitySerializer,
     DoctorWithAvailabilitySerializer,
+    HistorySchema,
     HistorySerializer,
     NoShowSerializer,
     QueueEntrySchema,
@@ -54,6 +56,8 @@ from .serializers import (
     SlotQuerySerializer,
     SlotSerializer,
 )
+
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _call(fn, **kwargs):
@@ -202,9 +206,33 @@ class AppointmentListView(generics.GenericAPIView):
 
     @extend_schema(
         request=AppointmentCreateSerializer,
-        responses={201: AppointmentSchema, **errors(403, 409)},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                pattern=IDEMPOTENCY_KEY.pattern,
+                description=(
+                    "A key of the client's choosing (a UUID) for this booking: sending the "
+                    "request again with it answers with the appointment the first one made "
+                    "instead of booking twice; the same key for a different booking is 409 "
+                    "`idempotency_key_reused`."
+                ),
+            )
+        ],
+        responses={201: AppointmentSchema, **errors(400, 403, 409)},
     )
     def post(self, request):
+        key = request.headers.get("Idempotency-Key", "")
+        if key and not IDEMPOTENCY_KEY.fullmatch(key):
+            return Response(
+                {
+                    "detail": "Idempotency-Key must be 1 to 64 letters, digits, '-' or '_'.",
+                    "code": "invalid",
+                },
+                status=400,
+            )
         body = AppointmentCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -234,6 +262,7 @@ class AppointmentListView(generics.GenericAPIView):
             start=data["start"],
             reason=data.get("reason", ""),
             walk_in=data.get("walk_in", False),
+            idempotency_key=key,
         )
         appointment = appointment_get_for_user(request.user, appointment.reference)
         return Response(
@@ -324,7 +353,7 @@ class RescheduleView(_ActionView):
 
 
 class HistoryView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=HistorySchema)
     def get(self, request, reference: str):
         appointment = appointment_get_for_user(request.user, reference)
         appointment = (

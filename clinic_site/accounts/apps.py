@@ -10,9 +10,13 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
         from .activity_receivers import connect
+        from .mfa import on_login
 
         connect()
+        user_logged_in.connect(on_login, dispatch_uid="accounts.mfa.on_login")
 
 
 class ClinicWagtailUsersConfig(WagtailUsersAppConfig):

@@ -9,7 +9,7 @@ class InvalidVerificationCode(ClinicError):
     # the answer must not tell whether an account exists.
     default_detail = (
         "That code is not valid. Codes expire after 15 minutes and work once; "
-        "ask for a new code if you need one."
+        "ask for a new code if you need one (after many wrong tries, tomorrow)."
     )
 
 

@@ -14,8 +14,9 @@ from clinic_site.activity import Action, account_label, log_event
 from clinic_site.forms import ClinicFormMixin, DateInput
 from clinic_site.mail import send_templated_email
 
+from . import limits
 from .backends import find_user_for_login
-from .models import Gender, PatientProfile, User
+from .models import Gender, PatientProfile, User, normalise_email
 from .validators import validate_date_of_birth, validate_national_id, validate_phone
 
 NEW_CREDENTIAL_HINT = (
@@ -275,10 +276,12 @@ class ClinicPasswordResetForm(ClinicFormMixin, PasswordResetForm):
         # Same rule as sign-in: active accounts with a usable password, matched case-insensitively.
         # Also patients registered at the front desk who have not set a password yet (their
         # welcome link may have expired): the link is how they get one.
+        # At most CLINIC_PASSWORD_RESET_EMAILS_PER_HOUR reset e-mails to one account an hour.
         return (
             u
-            for u in User.objects.filter(email=email.strip().lower(), is_active=True)
-            if u.has_usable_password() or (u.is_patient and u.last_login is None)
+            for u in User.objects.filter(email=normalise_email(email), is_active=True)
+            if (u.has_usable_password() or (u.is_patient and u.last_login is None))
+            and limits.reset_emails_allowed(u)
         )
 
     def send_mail(

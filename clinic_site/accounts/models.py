@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -9,18 +11,29 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django_countries.fields import CountryField
+from django_otp.models import Device
 
 from .roles import ADMIN_AREA_ROLES, STAFF_ROLES, Role, role_from_group_names
 from .validators import validate_date_of_birth, validate_national_id, validate_phone
 
 
-def normalise_email(email: str) -> str:
-    """E-mail addresses are stored and compared lower-cased and trimmed."""
-    return (email or "").strip().lower()
+def _canonical_text(value: str | None) -> str:
+    """Unicode compatibility form (full-width letters become ASCII ones), no invisible format
+    characters (zero-width spaces and joiners), no surrounding white space."""
+    value = unicodedata.normalize("NFKC", value or "")
+    value = "".join(ch for ch in value if unicodedata.category(ch) != "Cf")
+    return value.strip()
+
+
+def normalise_email(email: str | None) -> str:
+    """E-mail addresses are stored and compared in one spelling: compatibility-normalised,
+    lower-cased, trimmed, without the trailing dot a fully qualified domain may carry."""
+    return _canonical_text(email).lower().rstrip(".")
 
 
 def normalise_national_id(value: str | None) -> str | None:
-    value = (value or "").strip().upper().replace(" ", "")
+    """National IDs are stored and compared upper-cased with no white space of any kind."""
+    value = "".join(_canonical_text(value).upper().split())
     return value or None
 
 
@@ -83,6 +96,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text="Empty while a new account waits for an administrator (activation policy).",
     )
 
+    session_epoch = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Moves on when the account's sessions and tokens are ended (deactivation).",
+    )
+
     objects = UserManager()
 
     USERNAME_FIELD = "email"
@@ -109,10 +128,20 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
+    def _session_suffix(self) -> str:
+        return (f":{self.session_epoch}" if self.session_epoch else "") + (
+            "" if self.is_active else ":inactive"
+        )
+
     def get_session_auth_hash(self) -> str:
-        # Deactivating an account changes the hash, so its sessions are flushed on their next
-        # request (django.contrib.auth.get_user compares the stored hash).
-        return super().get_session_auth_hash() + ("" if self.is_active else ":inactive")
+        # Deactivating an account moves its session epoch on, so every session and token issued
+        # before stops working for good, re-activated or not (django.contrib.auth.get_user
+        # compares the hash stored in the session; JWTs carry the epoch).
+        return super().get_session_auth_hash() + self._session_suffix()
+
+    def get_session_auth_fallback_hash(self):
+        for fallback in super().get_session_auth_fallback_hash():
+            yield fallback + self._session_suffix()
 
     @property
     def email_verified(self) -> bool:
@@ -195,3 +224,23 @@ class EmailVerificationCode(models.Model):
 
     def __str__(self) -> str:
         return f"Verification code for {self.user_id} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class PasskeyDevice(Device):
+    """A passkey (WebAuthn credential) the user registered as a second step of signing in.
+
+    A django-otp device, so the session is marked verified the same way as with an
+    authenticator app; it is never matched against typed codes (`verify_token` is False)."""
+
+    credential_id = models.BinaryField(unique=True)
+    public_key = models.BinaryField()
+    sign_count = models.PositiveBigIntegerField(default=0)
+    transports = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(Device.Meta):
+        verbose_name = "passkey"
+
+    def verify_token(self, token) -> bool:
+        return False

@@ -2,7 +2,9 @@
 
 Each app's roles migration calls `sync_role_permissions` once its models exist; it grants every
 listed permission that exists by then, so after the last migration every role is complete.
-Running it again changes nothing.
+Running it again changes nothing. A change to roles.py gets a migration that calls it once more
+(accounts 0004 took `accounts.view_user` back from receptionists), so databases built before
+the change end exactly as roles.py says too.
 """
 
 from __future__ import annotations

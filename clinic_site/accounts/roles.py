@@ -88,8 +88,9 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "records.view_medicine",
     ),
     Role.RECEPTIONIST: (
+        # No user permissions: users and roles are the administrators' (Wagtail's user list
+        # would show every account's e-mail). The desk finds patients with its own search.
         "wagtailadmin.access_admin",
-        "accounts.view_user",
         "accounts.add_patientprofile",
         "accounts.view_patientprofile",
         "accounts.change_patientprofile",

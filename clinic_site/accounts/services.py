@@ -26,7 +26,7 @@ from clinic_site.activity import Action, account_label, log_event
 from clinic_site.mail import send_templated_email
 from clinic_site.policies import get_policies
 
-from . import permissions
+from . import limits, permissions
 from .exceptions import AdministratorLimitReached, InvalidVerificationCode, LastAdministrator
 from .models import (
     EmailVerificationCode,
@@ -272,6 +272,8 @@ def email_verification_resend(*, email: str) -> None:
         user = User.objects.select_for_update().filter(email=normalise_email(email)).first()
         if user is None or user.email_verified:
             return
+        if limits.verification_tries_left_today(user) == 0:
+            return
         latest = user.verification_codes.first()
         if (
             latest
@@ -294,6 +296,7 @@ def email_verify(*, email: str, code: str) -> User:
             or latest.used_at is not None
             or latest.expires_at <= now
             or latest.attempts >= settings.CLINIC_VERIFICATION_MAX_ATTEMPTS
+            or limits.verification_tries_left_today(user) == 0
         ):
             raise InvalidVerificationCode()
         if not hmac.compare_digest(latest.code_hash, _code_hash(user.pk, code)):
@@ -425,7 +428,8 @@ def user_deactivate(*, user: User, actor: User) -> User:
     ):
         raise LastAdministrator()
     user.is_active = False
-    user.save(update_fields=["is_active"])
+    user.session_epoch += 1
+    user.save(update_fields=["is_active", "session_epoch"])
     _log_account(Action.ACCOUNT_DEACTIVATED, user, actor=actor)
     return user
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import mfa_views, views
 
 app_name = "accounts"
 
@@ -26,6 +26,36 @@ urlpatterns = [
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("profile/", views.ProfileView.as_view(), name="profile"),
     path("profile/edit/", views.ProfileEditView.as_view(), name="profile_edit"),
+    # Two-step sign-in (clinic_site/accounts/mfa.py); MFAMiddleware lets a pending session
+    # reach only these.
+    path("two-step/", mfa_views.VerifyView.as_view(), name="mfa_verify"),
+    path("two-step/setup/", mfa_views.SetupView.as_view(), name="mfa_setup"),
+    path("two-step/methods/", mfa_views.MethodsView.as_view(), name="mfa_methods"),
+    path(
+        "two-step/recovery-codes/",
+        mfa_views.RecoveryCodesView.as_view(),
+        name="mfa_recovery_codes",
+    ),
+    path(
+        "two-step/passkey/register/options/",
+        mfa_views.PasskeyRegisterOptionsView.as_view(),
+        name="mfa_passkey_register_options",
+    ),
+    path(
+        "two-step/passkey/register/",
+        mfa_views.PasskeyRegisterView.as_view(),
+        name="mfa_passkey_register",
+    ),
+    path(
+        "two-step/passkey/verify/options/",
+        mfa_views.PasskeyVerifyOptionsView.as_view(),
+        name="mfa_passkey_verify_options",
+    ),
+    path(
+        "two-step/passkey/verify/",
+        mfa_views.PasskeyVerifyView.as_view(),
+        name="mfa_passkey_verify",
+    ),
 ]
 
 portal_urlpatterns = (

@@ -19,7 +19,7 @@ from django.views.generic import FormView, TemplateView, View
 from clinic_site.activity import Action, account_label, log_event
 from clinic_site.exceptions import ClinicError
 
-from . import services
+from . import limits, services
 from .forms import (
     ClinicPasswordChangeForm,
     ClinicPasswordResetForm,
@@ -37,6 +37,14 @@ SESSION_PENDING_EMAIL = "accounts.pending_email"
 SESSION_REGISTERED_USER = "accounts.registered_user"
 SESSION_NEXT = "accounts.next"
 BACKEND = "clinic_site.accounts.backends.EmailOrNationalIdBackend"
+TOO_MANY_REGISTRATIONS = (
+    "Too many accounts have been opened from your network in the last hour. "
+    "Please try again later, or ask the front desk to register you."
+)
+TOO_MANY_RESETS = (
+    "Too many password resets have been asked for from your network in the last hour. "
+    "Please try again later."
+)
 
 
 def _safe_next(request: HttpRequest, url: str | None) -> str | None:
@@ -70,11 +78,17 @@ class RegisterView(FormView):
         return context
 
     def form_valid(self, form):
+        if limits.registrations_exhausted(self.request):
+            form.add_error(None, TOO_MANY_REGISTRATIONS)
+            response = self.form_invalid(form)
+            response.status_code = 429
+            return response
         try:
             user = services.patient_register(**form.service_kwargs())
         except ValidationError as exc:
             form.field_errors_from(exc)
             return self.form_invalid(form)
+        limits.registration_counted(self.request)
         self.request.session[SESSION_PENDING_EMAIL] = user.email
         self.request.session[SESSION_REGISTERED_USER] = user.pk
         next_url = _safe_next(self.request, self.request.POST.get("next"))
@@ -174,6 +188,11 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def form_valid(self, form):
         # Same page, same timing class, whether or not the address has an account.
+        if limits.password_resets_exhausted(self.request):
+            form.add_error(None, TOO_MANY_RESETS)
+            response = self.form_invalid(form)
+            response.status_code = 429
+            return response
         return super().form_valid(form)
 
 

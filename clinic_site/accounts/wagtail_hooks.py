@@ -61,3 +61,13 @@ def register_pending_menu_item():
     return AdminOnlyMenuItem(
         "Pending accounts", reverse("accounts_pending"), icon_name="user", order=610
     )
+
+
+@hooks.register("register_account_menu_item")
+def register_two_step_account_item(request):
+    """Staff manage their two-step sign-in from their Wagtail account page."""
+    return {
+        "url": reverse("accounts:mfa_methods"),
+        "label": "Two-step sign-in",
+        "help_text": "Authenticator app, passkeys and recovery codes for signing in.",
+    }

@@ -62,6 +62,11 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "axes",
+    "django_ratelimit",
+    "pgtrigger",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # Django
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -79,6 +84,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A session signed in with a password only, where a second step is needed, reaches
+    # nothing but the second-step pages (clinic_site.accounts.mfa).
+    "clinic_site.accounts.mfa.MFAMiddleware",
     # Who and from where, for the activity log (clinic_site/activity.py).
     "clinic_site.middleware.ActivityContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -86,6 +94,7 @@ MIDDLEWARE = [
     "clinic_site.middleware.ClinicCSPMiddleware",
     "clinic_site.middleware.PrivateResponseMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    "clinic_site.audit.AuditLogErrorMiddleware",  # the append-only audit logs: 409, not 500
     # django-axes must come last: it turns a flagged lockout into the 429 answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -135,6 +144,12 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts, authentication and sessions -----------------------------------------------------
+# Two-step sign-in (clinic_site/accounts/mfa.py): authenticator apps (TOTP), passkeys
+# (WebAuthn) and single-use recovery codes. Passkeys are bound to the site's host name
+# (CLINIC_WEBAUTHN_RP_ID, by default the host of WAGTAILADMIN_BASE_URL).
+OTP_TOTP_ISSUER = env("CLINIC_MFA_ISSUER", default="Clinic Portal")
+CLINIC_WEBAUTHN_RP_ID = env("CLINIC_WEBAUTHN_RP_ID", default="")
+CLINIC_RECOVERY_CODES = 10
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -171,6 +186,10 @@ CSRF_COOKIE_SAMESITE = "Lax"
 AXES_FAILURE_LIMIT = env.int("CLINIC_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("CLINIC_LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# ... and CLINIC_LOGIN_ADDRESS_FAILURE_LIMIT failures from one address for any identifiers lock
+# that address out for the same cool-off (clinic_site.accounts.backends.ClinicAxesHandler).
+CLINIC_LOGIN_ADDRESS_FAILURE_LIMIT = env.int("CLINIC_LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
+AXES_HANDLER = "clinic_site.accounts.backends.ClinicAxesHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_USERNAME_CALLABLE = "clinic_site.accounts.backends.axes_username"
@@ -188,6 +207,16 @@ CLINIC_MEETING_BASE_URL = env("CLINIC_MEETING_BASE_URL", default="https://meet.j
 CLINIC_VERIFICATION_CODE_TTL = timedelta(minutes=15)
 CLINIC_VERIFICATION_MAX_ATTEMPTS = 5
 CLINIC_VERIFICATION_RESEND_INTERVAL = timedelta(seconds=60)
+# A code allows CLINIC_VERIFICATION_MAX_ATTEMPTS tries, and one account at most this many wrong
+# codes in 24 hours (however many new codes are asked for); no new codes are sent past it.
+CLINIC_VERIFICATION_MAX_ATTEMPTS_PER_DAY = env.int("CLINIC_VERIFICATION_TRIES_PER_DAY", default=15)
+# Web forms (clinic_site.accounts.limits): accounts opened and password resets asked for per
+# address, and reset e-mails per account.
+CLINIC_FORM_RATES = {
+    "register": env("CLINIC_RATE_REGISTER", default="10/hour"),
+    "password_reset": env("CLINIC_RATE_PASSWORD_RESET", default="10/hour"),
+}
+CLINIC_PASSWORD_RESET_EMAILS_PER_HOUR = env.int("CLINIC_PASSWORD_RESET_EMAILS_PER_HOUR", default=3)
 
 # --- Internationalisation and time ----------------------------------------------------------
 
@@ -226,6 +255,10 @@ else:
     EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
     EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Clinic Portal <no-reply@clinic.test>")
+# A silent mail server may hold a worker this long at most; a failed e-mail is tried this many
+# times in all (1, 4, 16, 64 minutes apart with the database task backend; clinic_site.mail).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+CLINIC_EMAIL_ATTEMPTS = env.int("CLINIC_EMAIL_ATTEMPTS", default=5)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Text messages (clinic_site/sms.py): a dotted path to a BaseSMSBackend subclass. The default
@@ -296,7 +329,7 @@ WAGTAIL_ALLOW_UNICODE_SLUGS = False
 REST_FRAMEWORK = {
     # JWT first: its WWW-Authenticate header makes "not signed in" a 401, as the contract says.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "clinic_site.accounts.api.authentication.ClinicJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -307,6 +340,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # JSON in (api-v1.md): a form or multipart body is 415, JSON nested too deep is 400.
+    "DEFAULT_PARSER_CLASSES": ["clinic_site.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "clinic_site.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "auth": env("CLINIC_THROTTLE_AUTH", default="20/minute"),

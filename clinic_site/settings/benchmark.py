@@ -4,7 +4,7 @@ Lighthouse). Everything is production except what a loopback measurement cannot 
 - no HTTPS redirect and no TLS-proxy header (there is no TLS terminator on 127.0.0.1);
 - throttles raised far above any benchmark's rate, so a figure measures the booking path, not
   the throttle (`CLINIC_BENCH_THROTTLE`, default 1,000,000/minute);
-- the cache is local memory per worker unless `CACHE_URL` says otherwise (as in production).
+- the cache is the database table of production unless `CACHE_URL` says otherwise.
 
 Never deploy with it: it exists so that measurements say exactly which settings they ran under.
 """

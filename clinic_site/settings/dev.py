@@ -9,6 +9,11 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 # The demo clinic lives in a real zone with daylight-saving time.
 TIME_ZONE = env("CLINIC_TIME_ZONE", default="Europe/London")
 CLINIC_SERVE_MEDIA = True
+# Staff two-step sign-in starts off here (sample users sign in with a password only); the
+# clinic policies turn it on. Production starts with it on for doctors and administrators.
+CLINIC_STAFF_MFA_DEFAULT = False
+# One runserver process: its own memory is the shared cache django-ratelimit asks for.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 # Shorter password hashing keeps the demo snappy; production keeps Django's default (PBKDF2).
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

@@ -33,6 +33,16 @@ STORAGES = {
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
+# Counters every worker must share (API throttles, form limits): Redis with
+# CACHE_URL=redis://..., else a table in the database (created by `migrate`). The database cache
+# counts with a read and a write, so two workers at the same instant may both pass the last
+# allowed request (django-ratelimit's E003 says so for it; accepted here — Redis counts exactly).
+# A per-process cache (locmem) stays an error: each worker would count alone.
+CACHES = {"default": env.cache("CACHE_URL", default="dbcache://clinic_cache")}
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]  # "not officially supported": Django's Redis
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
+
 if not env("EMAIL_URL", default="") and not env("EMAIL_BACKEND", default=""):
     # Real mail by default in production (EMAIL_HOST/EMAIL_PORT or EMAIL_URL configure it).
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

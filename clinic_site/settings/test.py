@@ -18,7 +18,12 @@ else:
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# One process: its own memory is the shared cache django-ratelimit asks for.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 CLINIC_SERVE_MEDIA = True
+# Staff two-step sign-in starts off here (sample users sign in with a password only); the
+# clinic policies turn it on. Production starts with it on for doctors and administrators.
+CLINIC_STAFF_MFA_DEFAULT = False
 MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

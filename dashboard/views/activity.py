@@ -201,6 +201,13 @@ def summarise(event: ActivityEvent) -> str:
         parts.append(f"{_local(d.get('old_start'))} → {_local(d.get('new_start'))}")
         if d.get("old_visit_type"):
             parts.append(f"{d['old_visit_type']} → {d.get('visit_type', '')}")
+    elif action in (Action.MFA_ENROLLED, Action.MFA_REMOVED, Action.MFA_FAILED):
+        methods = {"authenticator_app": "authenticator app", "passkey": "passkey", "code": "code"}
+        parts.append(methods.get(d.get("method"), str(d.get("method", ""))))
+        if d.get("channel") == "api":
+            parts.append("via the API")
+    elif action == Action.MFA_RESET:
+        parts.append(f"{d.get('removed', 0)} methods removed")
     elif action == Action.RECORD_READ:
         parts.append(f"via {CHANNELS.get(d.get('how'), d.get('how') or '?')}")
     elif action == Action.EXPORT:

@@ -8,7 +8,6 @@ theirs to read); an administrator sees everything. The figures hold no clinical 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from clinic_site.accounts.roles import Role
 from clinic_site.policies import clinic_tz
 from doctors.models import Doctor
 
-from .. import charts
+from .. import charts, exports
 from ..analytics import (
     APPOINTMENT_STATUSES,
     WEEKDAYS,
@@ -35,7 +34,7 @@ from ..analytics import (
     report_transaction,
 )
 from ..charts import STATUS_COLOURS, Series
-from ..permissions import is_doctor, own_doctor, role_of
+from ..permissions import doctor_param, is_doctor, own_doctor, role_of
 from .base import StaffView
 
 DEFAULT_DAYS = 30
@@ -196,12 +195,7 @@ class FigureTable:
         return format_html("<tr{}>{}</tr>", attrs, mark_safe("".join(cells)))  # noqa: S308
 
     def csv_response(self, filename: str) -> HttpResponse:
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        writer = csv.writer(response)
-        for row in self.as_values():
-            writer.writerow(["" if value is None else value for value in row])
-        return response
+        return exports.csv_response(self.as_values(), filename)
 
 
 def figure_table(columns: list[tuple[str, str]], rows: list[dict], total: dict | None = None):
@@ -689,8 +683,7 @@ class AnalyticsView(StaffView):
             (pk, name if active else f"{name} (inactive)") for pk, name, active in self.doctors
         ]
         data = {key: self.request.GET.get(key, "") for key in ("date_from", "date_to", "doctor")}
-        if is_doctor(self.request.user):
-            data["doctor"] = str(self.doctor.pk) if self.doctor else ""
+        data["doctor"] = doctor_param(self.request.user, data["doctor"])  # a doctor: their own
         return AnalyticsFilterForm(data, doctors=doctors, today=today())
 
     def get(self, request, *args, **kwargs):

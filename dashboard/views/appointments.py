@@ -29,7 +29,7 @@ from booking import selectors, services
 from booking.exceptions import SlotUnavailable
 from booking.filters import AppointmentFilter
 from booking.models import Status
-from booking.permissions import allowed_actions, appointment_get_for_user
+from booking.permissions import allowed_actions, appointment_get_for_user, can_see_meeting_url
 from booking.tables import AppointmentTable
 from booking.views import picker_context
 from clinic_site.dates import in_range, parse_query_datetime
@@ -38,7 +38,15 @@ from clinic_site.policies import clinic_tz, get_policies
 from doctors.models import Doctor, VisitType
 from records.permissions import can_write_record
 
-from ..permissions import is_doctor, is_front_desk, own_doctor, role_of
+from ..permissions import (
+    doctor_param,
+    is_doctor,
+    is_front_desk,
+    is_unlinked_doctor,
+    own_doctor,
+    role_of,
+    screen_doctor,
+)
 from .base import LoggedExportMixin, StaffRequiredMixin, StaffView
 
 PAGE_SIZE = 25
@@ -78,9 +86,15 @@ class AppointmentListView(
 
     def get_filterset_kwargs(self, filterset_class):
         kwargs = super().get_filterset_kwargs(filterset_class)
-        doctor = own_doctor(self.request.user)
-        if doctor is not None:
-            kwargs["doctors"] = Doctor.objects.filter(pk=doctor.pk)
+        user = self.request.user
+        if is_doctor(user):  # their own appointments only; a colleague's `doctor` is ignored
+            doctor = own_doctor(user)
+            kwargs["doctors"] = Doctor.objects.filter(pk=doctor.pk if doctor else None)
+            data = kwargs.get("data")
+            if data is not None and "doctor" in data:
+                data = data.copy()
+                data["doctor"] = doctor_param(user, data["doctor"])
+                kwargs["data"] = data
         return kwargs
 
     def get_table_data(self):
@@ -219,7 +233,9 @@ class AppointmentView(StaffView):
             can_complete_here="complete" in allowed,
             timeline=staff_timeline(appointment),
             reschedules=list(appointment.reschedules.all()),
-            meeting_url=services.meeting_url(appointment),
+            meeting_url=services.meeting_url(appointment)
+            if can_see_meeting_url(self.request.user, appointment)
+            else None,
             show_record=is_doctor(self.request.user) or role_of(self.request.user) == "admin",
             can_write_record=can_write_record(self.request.user, appointment)
             and appointment.status in (Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED),
@@ -383,12 +399,13 @@ class CalendarView(StaffView):
         user = self.request.user
         today = timezone.localdate(timezone.now(), clinic_tz())
         doctors = list(Doctor.objects.filter(is_active=True).order_by("name"))
-        doctor = own_doctor(user)
-        if doctor is None:
-            wanted = self.request.GET.get("doctor", "")
-            doctor = next(
+        wanted = self.request.GET.get("doctor", "")
+        doctor = screen_doctor(  # a doctor: always their own calendar
+            user,
+            lambda: next(
                 (d for d in doctors if str(d.pk) == wanted), doctors[0] if doctors else None
-            )
+            ),
+        )
         week = self.request.GET.get("view") != "day"
         try:
             chosen = parse_date(self.request.GET.get("date") or "") or today
@@ -401,6 +418,7 @@ class CalendarView(StaffView):
         context.update(
             doctors=doctors if is_front_desk(user) else [],
             doctor=doctor,
+            no_profile=is_unlinked_doctor(user),
             week=week,
             chosen=chosen,
             columns=self._columns(doctor, days) if doctor else [],

@@ -11,6 +11,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from clinic_site.activity import log_export
 from clinic_site.policies import clinic_tz
 
+from ..exports import SafeTableExport
 from ..permissions import CLINIC_STAFF, require, role_of
 
 
@@ -40,8 +41,10 @@ class StaffView(StaffRequiredMixin, WagtailAdminTemplateMixin, TemplateView):
 
 class LoggedExportMixin:
     """django-tables2's ExportMixin export, written to the activity log (what, format, rows and
-    the filters), after the rows are read so the file holds exactly what the log says."""
+    the filters), after the rows are read so the file holds exactly what the log says. Cells
+    are made spreadsheet-safe (dashboard/exports.py)."""
 
+    export_class = SafeTableExport
     export_label = ""  # e.g. "Appointments list"
     export_target = ""  # e.g. "appointments"
 

@@ -20,7 +20,7 @@ from clinic_site.exceptions import ClinicError
 from clinic_site.policies import clinic_tz
 from doctors.models import Doctor
 
-from ..permissions import is_doctor, is_front_desk, own_doctor, require
+from ..permissions import is_doctor, is_front_desk, is_unlinked_doctor, require, screen_doctor
 from .base import StaffView
 
 LONG_WAIT_MINUTES = 30
@@ -36,9 +36,15 @@ class QueueView(StaffView):
     template_name = "dashboard/queue/queue.html"
 
     def _doctor(self) -> Doctor:
-        doctor = own_doctor(self.request.user)
-        if doctor is not None:
-            return doctor
+        """A doctor's own queue whatever `doctor` says; the front desk's choice otherwise. A
+        doctor without a doctor profile has no queue to act on."""
+        doctor = screen_doctor(self.request.user, self._chosen)
+        if doctor is None:
+            raise Http404("No doctors yet.")
+        return doctor
+
+    def _chosen(self) -> Doctor | None:
+        """The front desk's doctor: the one asked for, else the first with someone waiting."""
         wanted = self.request.GET.get("doctor") or self.request.POST.get("doctor") or ""
         doctors = Doctor.objects.filter(is_active=True).order_by("name")
         if wanted:
@@ -55,13 +61,13 @@ class QueueView(StaffView):
             appointments__start__gte=lo,
             appointments__start__lt=hi,
         ).first()
-        first = busy or doctors.first()
-        if first is None:
-            raise Http404("No doctors yet.")
-        return first
+        return busy or doctors.first()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        if is_unlinked_doctor(self.request.user):  # nobody's queue, and the page says why
+            context.update(no_profile=True, entries=[], tabs=[])
+            return context
         doctor = self._doctor()
         today = _today()
         entries = list(selectors.queue_for(doctor, today))

@@ -23,9 +23,9 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
-from clinic_site.accounts import invitations
+from clinic_site.accounts import invitations, mfa
 from clinic_site.accounts import services as accounts
-from clinic_site.accounts.models import User
+from clinic_site.accounts.models import PasskeyDevice, User
 from clinic_site.accounts.roles import GROUP_TO_ROLE, Role
 from clinic_site.exceptions import ClinicError
 from doctors.models import Doctor, Specialty
@@ -297,6 +297,11 @@ class UserView(StaffView):
             role_form=kwargs.get("role_form") or RoleForm(initial={"role": role}),
             doctor=Doctor.objects.filter(user=account).first(),
             is_self=account.pk == self.request.user.pk,
+            mfa_methods=[
+                "passkey" if isinstance(m, PasskeyDevice) else "authenticator app"
+                for m in mfa.methods(account)
+            ],
+            mfa_required=mfa.required_by_policy(account),
         )
         return context
 
@@ -322,6 +327,17 @@ class UserView(StaffView):
                 )
                 messages.success(
                     request, f"{account.full_name} is now: {Role(form.cleaned_data['role']).label}."
+                )
+            elif action == "mfa_reset":
+                mfa.mfa_reset(user=account, actor=request.user)
+                messages.success(
+                    request,
+                    f"{account.full_name}’s two-step sign-in is reset"
+                    + (
+                        "; they set up a new method at their next sign-in."
+                        if mfa.required_by_policy(account)
+                        else "."
+                    ),
                 )
             elif action == "password_reset":
                 invitations.password_reset_send(user=account, actor=request.user)

@@ -12,7 +12,7 @@ from rest_framework import generics, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinic_site.api import WriteThrottle
+from clinic_site.api import WriteThrottle, json_body
 from clinic_site.exceptions import Forbidden
 from clinic_site.openapi import errors
 
@@ -56,8 +56,11 @@ class WeeklyScheduleView(APIView):
         responses={200: WeeklyWindowSerializer(many=True), **errors(403)},
     )
     def put(self, request, pk: int):
+        """Replace the whole week with a JSON list of windows (`[]`: no weekly hours). Anything
+        else is refused before the week is touched: a form body (even an empty one, which DRF
+        would read as an empty list) is 415, JSON that is not a list is 400."""
         doctor = _doctor_for_schedule(request, pk)
-        serializer = WeeklyWindowSerializer(data=request.data, many=True)
+        serializer = WeeklyWindowSerializer(data=json_body(request), many=True)
         serializer.is_valid(raise_exception=True)
         windows = services.weekly_schedule_replace(
             doctor=doctor,
@@ -84,7 +87,7 @@ class ScheduleExceptionListView(APIView):
     )
     def post(self, request, pk: int):
         doctor = _doctor_for_schedule(request, pk)
-        serializer = ScheduleExceptionSerializer(data=request.data)
+        serializer = ScheduleExceptionSerializer(data=json_body(request))
         serializer.is_valid(raise_exception=True)
         exception = services.schedule_exception_add(
             doctor=doctor, actor=request.user, **serializer.validated_data

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from booking.permissions import appointment_get_for_user, role_of
 from clinic_site.accounts.roles import Role
-from clinic_site.api import WriteThrottle
+from clinic_site.api import WriteThrottle, json_body
 from clinic_site.exceptions import Forbidden
 from clinic_site.openapi import errors
 
@@ -63,7 +63,8 @@ class ConsultationView(APIView):
     )
     def put(self, request, reference: str):
         appointment = _writable_appointment(request, reference)
-        body = ConsultationWriteSerializer(data=request.data)
+        # PUT replaces the draft: an empty form body must not pass for an empty record.
+        body = ConsultationWriteSerializer(data=json_body(request))
         body.is_valid(raise_exception=True)
         services.record_save(appointment=appointment, actor=request.user, **body.validated_data)
         return _representation(request, appointment)

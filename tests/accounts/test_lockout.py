@@ -257,3 +257,129 @@ def test_admin_login_failures_also_lock_the_portal_sign_in(client):
     fail_web(client, "desk@example.test", LIMIT, url=ADMIN_LOGIN_URL)
 
     assert_locked_out_page(web_login(client, "desk@example.test"))
+
+
+# --- one spelling per identifier (issue: lockout bypass by writing it differently) ---------------
+
+NATIONAL_ID_SPELLINGS = [
+    "AB100005C",
+    "A B100005C",
+    "ab100005c",
+    " AB 100 005 C ",
+    "AB\t100005C",
+    "AB\u00a0100005C",  # no-break space
+    "AB\u200b100005C",  # zero-width space
+    "ＡＢ１００００５Ｃ",  # full-width letters and digits
+]
+EMAIL_SPELLINGS = [
+    "pat@example.test",
+    "PAT@EXAMPLE.TEST",
+    " pat@example.test ",
+    "pat@example.test.",
+    "ｐａｔ@ｅｘａｍｐｌｅ.test",  # full-width
+    "pat\u200b@example.test",
+]
+
+
+@pytest.mark.parametrize("url", [LOGIN_URL, ADMIN_LOGIN_URL])
+def test_every_spelling_of_a_national_id_counts_against_one_lockout(client, url):
+    make_user(Role.PATIENT, email="nid@example.test", national_id="AB100005C")
+    for typed in NATIONAL_ID_SPELLINGS[:LIMIT]:
+        web_login(client, typed, WRONG, url=url)
+
+    for typed in NATIONAL_ID_SPELLINGS:
+        assert web_login(client, typed, url=url).status_code == 429, typed
+    assert signed_in_as(client) is None
+
+
+def test_every_spelling_of_an_email_counts_against_one_lockout(client, patient):
+    for typed in EMAIL_SPELLINGS[:LIMIT]:
+        web_login(client, typed, WRONG)
+
+    for typed in EMAIL_SPELLINGS:
+        assert_locked_out_page(web_login(client, typed))
+    assert signed_in_as(client) is None
+
+
+def test_every_spelling_of_an_email_counts_against_one_lockout_on_the_token_endpoint(
+    client, patient
+):
+    for typed in EMAIL_SPELLINGS[:LIMIT]:
+        api_token(client, typed, WRONG)
+
+    for typed in EMAIL_SPELLINGS:
+        assert_locked_out_json(api_token(client, typed))
+
+
+@pytest.mark.parametrize("typed", NATIONAL_ID_SPELLINGS)
+def test_any_spelling_of_a_national_id_signs_in_with_the_right_password(client, typed):
+    user = make_user(Role.PATIENT, email="nid@example.test", national_id="AB100005C")
+
+    assert web_login(client, typed).status_code == 302
+    assert signed_in_as(client) == str(user.pk)
+
+
+@pytest.mark.parametrize("typed", EMAIL_SPELLINGS)
+def test_any_spelling_of_an_email_gets_a_token_with_the_right_password(client, patient, typed):
+    assert api_token(client, typed).status_code == 200
+
+
+def test_a_look_alike_letter_names_no_account_and_cannot_sign_in(client, patient):
+    # Cyrillic small a (U+0430) is another letter, not another spelling: it finds no account,
+    # so guessing through it can never reach the patient's password.
+    assert web_login(client, "p\u0430t@example.test").status_code == 200
+    assert signed_in_as(client) is None
+
+
+# --- a limit per address --------------------------------------------------------------------
+
+
+def test_many_identifiers_from_one_address_lock_that_address_out(client, patient):
+    limit = settings.CLINIC_LOGIN_ADDRESS_FAILURE_LIMIT
+    assert limit == 20
+    for n in range(limit):
+        response = web_login(client, f"guess{n}@example.test", WRONG, REMOTE_ADDR="203.0.113.9")
+        assert response.status_code in (200, 429)
+
+    # Even the right password of an account never guessed at is refused from that address ...
+    assert_locked_out_page(web_login(client, "pat@example.test", REMOTE_ADDR="203.0.113.9"))
+    assert_locked_out_json(api_token(client, "pat@example.test", REMOTE_ADDR="203.0.113.9"))
+    # ... while the patient at another address signs in.
+    elsewhere = Client()
+    assert web_login(elsewhere, "pat@example.test", REMOTE_ADDR="198.51.100.3").status_code == 302
+
+
+def test_the_address_limit_ends_with_the_cool_off(client, patient):
+    limit = settings.CLINIC_LOGIN_ADDRESS_FAILURE_LIMIT
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        for n in range(limit):
+            web_login(client, f"guess{n}@example.test", WRONG)
+        assert_locked_out_page(web_login(client, "pat@example.test"))
+
+        clock.shift(timedelta(minutes=16))
+        assert web_login(client, "pat@example.test").status_code == 302
+
+
+def test_failures_below_the_address_limit_leave_other_accounts_alone(client, patient):
+    for n in range(settings.CLINIC_LOGIN_ADDRESS_FAILURE_LIMIT - 1):
+        web_login(client, f"guess{n}@example.test", WRONG)
+
+    assert web_login(client, "pat@example.test").status_code == 302
+
+
+# --- over-long identifiers are refused, not a server error ------------------------------------
+
+
+@pytest.mark.parametrize("length", [255, 300, 5000])
+def test_an_over_long_identifier_is_a_normal_failure_everywhere(client, patient, length):
+    typed = "a" * (length - len("@example.test")) + "@example.test"
+
+    web = web_login(client, typed, WRONG)
+    assert web.status_code == 200
+    admin = web_login(client, typed, WRONG, url=ADMIN_LOGIN_URL)
+    assert admin.status_code == 200
+    token = api_token(client, typed, WRONG)
+    assert token.status_code in (400, 401)
+    assert set(token.json()) >= {"detail"} or "email" in token.json()
+    private = client.post("/_util/login/", {"username": typed, "password": WRONG})
+    assert private.status_code in (200, 302)

@@ -549,7 +549,10 @@ def test_the_task_gets_only_json_friendly_arguments(
     from booking import notifications
 
     queued = []
-    fake_task = SimpleNamespace(enqueue=lambda **kwargs: queued.append(kwargs))
+    fake_task = SimpleNamespace(
+        enqueue=lambda **kwargs: queued.append(kwargs),
+        get_backend=notifications.send_appointment_notice.get_backend,
+    )
     monkeypatch.setattr(notifications, "send_appointment_notice", fake_task)
     with django_capture_on_commit_callbacks(execute=True):
         appointment = book(

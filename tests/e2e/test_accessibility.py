@@ -412,6 +412,11 @@ SCREENS: dict[str, Screen] = {
     "profile": Screen("patient", "/accounts/profile/"),
     "profile edit": Screen("patient", "/accounts/profile/edit/"),
     "password change": Screen("patient", "/accounts/password/"),
+    "two-step methods": Screen("patient", "/accounts/two-step/methods/"),
+    "two-step setup": Screen("patient", "/accounts/two-step/setup/"),
+    "two-step setup with errors": Screen(
+        "patient", "/accounts/two-step/setup/", _submit("Turn on")
+    ),
     # Front desk.
     "desk: home": Screen("receptionist", "/admin/"),
     "desk: appointments": Screen("receptionist", clinic("appointments/")),

@@ -10,8 +10,11 @@ from rest_framework_simplejwt.serializers import (
 from rest_framework_simplejwt.serializers import (
     TokenRefreshSerializer as BaseTokenRefreshSerializer,
 )
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from .. import mfa
 from ..models import Gender, PatientProfile, User
 from ..validators import validate_date_of_birth, validate_national_id, validate_phone
 
@@ -154,6 +157,15 @@ class TokenObtainSerializer(TokenObtainPairSerializer):
     default_error_messages = {
         "no_active_account": "No active account matches this e-mail address and password."
     }
+    otp = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=32,
+        write_only=True,
+        help_text="For accounts with two-step sign-in: the six-digit code of the authenticator "
+        "app, or a recovery code. Missing → 401 `mfa_required`, wrong → 401 `mfa_invalid`; "
+        "a role that needs it but has not set it up → 403 `mfa_enrolment_required`.",
+    )
 
     @classmethod
     def get_token(cls, user):
@@ -161,7 +173,7 @@ class TokenObtainSerializer(TokenObtainPairSerializer):
 
     def validate(self, attrs):
         try:
-            return super().validate(attrs)
+            data = super().validate(attrs)
         except exceptions.AuthenticationFailed:
             request = self.context.get("request")
             if getattr(request, "axes_locked_out", False):
@@ -169,6 +181,9 @@ class TokenObtainSerializer(TokenObtainPairSerializer):
                     detail="Too many failed sign-in attempts. Please try again later."
                 ) from None
             raise
+        # The password was right: the second step, in the same request.
+        mfa.token_second_step(self.user, attrs.get("otp"))
+        return data
 
 
 class TokenRefreshSerializer(BaseTokenRefreshSerializer):
@@ -183,13 +198,31 @@ class TokenRefreshSerializer(BaseTokenRefreshSerializer):
             ) from None
         refresh = RefreshToken(attrs["refresh"])
         user = get_user_model().objects.filter(pk=refresh.payload.get("user_id")).first()
+        if user is not None and not token_still_valid(refresh, user):
+            raise exceptions.AuthenticationFailed(
+                "This token was issued before the password was changed or the account was "
+                "deactivated. Please sign in again.",
+                "token_not_valid",
+            )
         if user is not None:
             access = refresh.access_token
             data["access"] = str(_with_claims(access, user))
         return data
 
 
+def token_still_valid(token, user: User) -> bool:
+    """A token ends with the password it was issued under and with the session epoch (moved on
+    by deactivation); simplejwt checks the password only for access tokens."""
+    if token.get(jwt_settings.REVOKE_TOKEN_CLAIM) not in (
+        None,
+        get_md5_hash_password(user.password),
+    ):
+        return False
+    return token.get("epoch", 0) == user.session_epoch
+
+
 def _with_claims(token, user: User):
+    token["epoch"] = user.session_epoch
     token["email"] = user.email
     token["role"] = user.role.value if user.role else None
     return token
