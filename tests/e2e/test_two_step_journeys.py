@@ -23,6 +23,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
+
 @pytest.fixture
 def policy_on():
     build_site()
