@@ -58,12 +58,23 @@ def render_email(template: str, context: dict[str, Any]) -> tuple[str, str, str]
 
 
 @task()
-def send_email_task(to: list[str], template: str, sealed_context: str, attempt: int = 1) -> None:
-    try:
-        context = unseal(sealed_context)
-    except InvalidToken:
-        logger.error("An e-mail (%s) could not be opened: the secret key changed.", template)
-        raise
+def send_email_task(
+    to: list[str],
+    template: str,
+    sealed_context: str = "",
+    attempt: int = 1,
+    context: dict[str, Any] | None = None,
+) -> None:
+    # `context` in the clear: tasks queued before contexts were sealed, still in the table when
+    # this version starts; they are sealed for their retries.
+    if context is None:
+        try:
+            context = unseal(sealed_context)
+        except InvalidToken:
+            logger.error("An e-mail (%s) could not be opened: the secret key changed.", template)
+            raise
+    else:
+        sealed_context = seal(context)
     subject, text, html = render_email(template, context)
     message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, to)
     message.attach_alternative(html, "text/html")

@@ -234,3 +234,22 @@ def test_email_waits_at_most_ten_seconds_for_the_server(settings):
     assert settings.EMAIL_TIMEOUT == 10
     connection = get_connection("django.core.mail.backends.smtp.EmailBackend")
     assert connection.timeout == 10
+
+
+def test_an_email_queued_before_contexts_were_sealed_is_still_sent(database_tasks, clock):
+    # A task row an earlier version left in the table: its context in the clear.
+    clinic_mail.send_email_task.enqueue(
+        to=["old@example.test"],
+        template="account_activated",
+        context={"name": "Olive"},
+    )
+    patch, calls = failing_send(1)
+    with patch:
+        assert run_ready() == ["clinic_site.mail.send_email_task"]
+        retry = ours().get(status="READY")
+        assert "context" not in retry.args_kwargs["kwargs"]  # the retry is sealed
+        clock.shift(dt.timedelta(minutes=2))
+        run_ready()
+
+    (message,) = mail.outbox
+    assert message.to == ["old@example.test"] and "Olive" in message.body
