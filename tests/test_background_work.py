@@ -251,5 +251,6 @@ def test_an_email_queued_before_contexts_were_sealed_is_still_sent(database_task
         clock.shift(dt.timedelta(minutes=2))
         run_ready()
 
+    assert calls["n"] == 2
     (message,) = mail.outbox
     assert message.to == ["old@example.test"] and "Olive" in message.body
