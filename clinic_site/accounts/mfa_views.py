@@ -13,10 +13,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views import View
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic_site.forms import ClinicFormMixin
 
 from . import mfa
+from .models import PasskeyDevice
 from .views import _safe_next, home_for
 
 
@@ -72,17 +74,15 @@ class VerifyView(LoginRequiredMixin, View):
         return super().dispatch(request, *args, **kwargs)
 
     def _render(self, request, form, status=200):
-        user = request.user
+        methods = mfa.methods(request.user)
         return render(
             request,
             self.template_name,
             {
                 "form": form,
                 "next": _next(request) or "",
-                "has_app": any(m.__class__.__name__ == "TOTPDevice" for m in mfa.methods(user)),
-                "has_passkey": any(
-                    m.__class__.__name__ == "PasskeyDevice" for m in mfa.methods(user)
-                ),
+                "has_app": any(isinstance(m, TOTPDevice) for m in methods),
+                "has_passkey": any(isinstance(m, PasskeyDevice) for m in methods),
             },
             status=status,
         )
