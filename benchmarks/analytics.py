@@ -90,7 +90,8 @@ INSERT INTO booking_appointment (
     reference, doctor_id, patient_id, visit_type_id, start, "end",
     buffer_before, buffer_after, blocked_start, blocked_end, status, reason, hold_kind,
     payment_status, price, walk_in, reschedule_count, meeting_token, created_at,
-    checked_in_at, completed_at, cancelled_at, no_show_at, cancellation_reason, updated_at
+    checked_in_at, completed_at, cancelled_at, no_show_at, cancellation_reason, updated_at,
+    idempotency_key
 )
 SELECT
     'B' || lpad(g.i::text, 10, '0'),
@@ -112,7 +113,7 @@ SELECT
          THEN t.start + (20 + g.i %% 40) * interval '1 minute' END,
     CASE WHEN s.status = 'CANCELLED' THEN t.start - interval '1 day' END,
     CASE WHEN s.status = 'NO_SHOW' THEN t.start + interval '15 minutes' END,
-    '', now()
+    '', now(), ''
 FROM generate_series(0, %(count)s - 1) AS g(i)
 CROSS JOIN (SELECT array_agg(id ORDER BY id) AS ids FROM doctors_doctor) AS d
 CROSS JOIN (SELECT array_agg(id ORDER BY id) AS ids FROM doctors_visittype) AS v

@@ -445,7 +445,15 @@ def main() -> None:
         metavar="N",
         help="also profile N in-process bookings with pyinstrument (written to var/)",
     )
+    parser.add_argument(
+        "--cache-url",
+        default=os.environ.get("CACHE_URL", "redis://127.0.0.1:6379/9"),
+        help="the cache (API throttling) of the server: Redis by default, as a deployment with "
+        "more than one process has it (docs/deployment.md); 'dbcache://clinic_cache' measures "
+        "production's default database table",
+    )
     args = parser.parse_args()
+    os.environ["CACHE_URL"] = args.cache_url  # the server's settings and the in-process profile
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     started_all = time.perf_counter()
     print(
@@ -482,7 +490,7 @@ def main() -> None:
     print(
         f"server: gunicorn, {args.workers} sync workers, clinic_site.settings.benchmark "
         f"(production settings with throttles raised to {throttles['writes']}); "
-        f"{args.clients} client threads"
+        f"cache {args.cache_url}; {args.clients} client threads"
     )
     with gunicorn(database_url=url, workers=args.workers, secret_key=SECRET_KEY) as server:
         warm = run_clients(server.host, server.port, warmup_jobs, args.clients)

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from icalendar import Calendar, Event
 
 PRODID = "-//Clinic Portal//Appointments//EN"
 
@@ -43,6 +42,8 @@ def event_uid(reference: str) -> str:
 
 def build_ics(entry: CalendarEntry, *, cancel: bool = False, now: datetime | None = None) -> str:
     """The calendar file as text: METHOD:PUBLISH for a booking, METHOD:CANCEL to withdraw it."""
+    from icalendar import Calendar, Event  # only when an e-mail carries a calendar entry
+
     stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     calendar = Calendar()
     calendar.add("prodid", PRODID)

@@ -105,6 +105,9 @@ class Appointment(models.Model):
             models.Index(fields=["patient", "start"], name="booking_appt_patient_start"),
             models.Index(fields=["status", "start"], name="booking_appt_status_start"),
             models.Index(fields=["doctor", "blocked_end"], name="booking_appt_doctor_bend"),
+            # The staff list's default order: its first page reads 25 index entries instead of
+            # joining and sorting every appointment.
+            models.Index(fields=["start", "id"], name="booking_appt_start_id"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -7,10 +7,12 @@ hands it to the pure rules of `doctors.rules`.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -96,20 +98,54 @@ def busy_ranges_query(
     ).exclude(status=Status.HELD, hold_expires_at__lte=now)
     if exclude_appointment is not None:
         qs = qs.exclude(pk=exclude_appointment)
-    return qs.values_list("doctor_id", "blocked_start", "blocked_end")
+    # Unordered: BusyRanges sorts what it needs, the database need not.
+    return qs.order_by().values_list("doctor_id", "blocked_start", "blocked_end")
+
+
+def _as_time(value) -> time | None:
+    return time.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _as_date(value) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _schedules(doctor_ids: Sequence[int], date_from: date, date_to: date):
+    """Weekly windows and the exceptions touching date_from..date_to of these doctors.
+
+    Two plain SQL statements: on two small tables Django's query building cost four times the
+    queries themselves (~1.1 of 1.4 ms, a third of a one-day slot search; issue 11). SQLite
+    gives dates and times as ISO text, PostgreSQL as values.
+    """
     weekly: dict[int, dict[int, list[rules.Window]]] = defaultdict(lambda: defaultdict(list))
-    for doctor_id, weekday, start, end in WeeklyWindow.objects.filter(
-        doctor_id__in=doctor_ids
-    ).values_list("doctor_id", "weekday", "start", "end"):
-        weekly[doctor_id][weekday].append((start, end))
     changes: dict[int, list[rules.ScheduleChange]] = defaultdict(list)
-    for row in ScheduleException.objects.filter(
-        doctor_id__in=doctor_ids, date_to__gte=date_from, date_from__lte=date_to
-    ).values_list("doctor_id", "kind", "date_from", "date_to", "start", "end"):
-        changes[row[0]].append(rules.ScheduleChange(*row[1:]))
+    ids = [int(pk) for pk in doctor_ids]
+    if not ids:
+        return weekly, changes
+    # Only quoted identifiers and placeholders go into the text; every value is a parameter.
+    qn = connection.ops.quote_name
+    marks = ", ".join(["%s"] * len(ids))
+    windows_sql = (
+        f"SELECT {qn('doctor_id')}, {qn('weekday')}, {qn('start')}, {qn('end')} "  # noqa: S608
+        f"FROM {qn(WeeklyWindow._meta.db_table)} WHERE {qn('doctor_id')} IN ({marks})"
+    )
+    changes_sql = (
+        f"SELECT {qn('doctor_id')}, {qn('kind')}, {qn('date_from')}, {qn('date_to')}, "  # noqa: S608
+        f"{qn('start')}, {qn('end')} FROM {qn(ScheduleException._meta.db_table)} "
+        f"WHERE {qn('doctor_id')} IN ({marks}) AND {qn('date_to')} >= %s "
+        f"AND {qn('date_from')} <= %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(windows_sql, ids)
+        for doctor_id, weekday, start, end in cursor.fetchall():
+            weekly[doctor_id][weekday].append((_as_time(start), _as_time(end)))
+        cursor.execute(changes_sql, [*ids, date_from, date_to])
+        for doctor_id, kind, first, last, start, end in cursor.fetchall():
+            changes[doctor_id].append(
+                rules.ScheduleChange(
+                    kind, _as_date(first), _as_date(last), _as_time(start), _as_time(end)
+                )
+            )
     return weekly, changes
 
 
@@ -162,6 +198,52 @@ def slot_search(
     )
 
 
+def busy_ranges_by_doctor(
+    bounds: dict[int, tuple[datetime, datetime]], *, now: datetime
+) -> dict[int, list[rules.Range]]:
+    """Blocked ranges of active appointments and live holds touching each doctor's own
+    `bounds[doctor_id] = (lower, upper)`, in one query."""
+    # Doctors with the same bounds (usually all of them: the first free day is today or
+    # tomorrow) share one condition; building one per doctor costs more than the query.
+    by_bounds: dict[tuple[datetime, datetime], list[int]] = defaultdict(list)
+    for doctor_id, pair in bounds.items():
+        by_bounds[pair].append(doctor_id)
+    condition = Q()
+    for (lower, upper), doctor_ids in by_bounds.items():
+        condition |= Q(
+            doctor_id__in=doctor_ids,
+            blocked_end__gt=lower,
+            blocked_start__lt=upper,
+            start__gt=lower - MAX_BLOCKED_SPAN,
+            start__lt=upper + MAX_BLOCKED_SPAN,
+        )
+    found: dict[int, list[rules.Range]] = defaultdict(list)
+    rows = (
+        Appointment.objects.filter(ACTIVE_CONDITION)
+        .filter(condition)
+        .exclude(status=Status.HELD, hold_expires_at__lte=now)
+        .order_by()
+        .values_list("doctor_id", "blocked_start", "blocked_end")
+    )
+    for doctor_id, start, end in rows:
+        found[doctor_id].append((start, end))
+    return found
+
+
+def _days_bounds(first: date, last: date, rules_: rules.SlotRules) -> tuple[datetime, datetime]:
+    """What the candidates of local dates first..last can block: from first's midnight minus the
+    buffer before to the midnight after `last` plus the buffer after (and an hour either side,
+    for a midnight the clocks skip)."""
+    tz = clinic_tz()
+    lower = datetime.combine(first, time.min, tzinfo=tz).astimezone(UTC)
+    upper = datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz).astimezone(UTC)
+    hour = timedelta(hours=1)
+    return lower - rules_.buffer_before - hour, upper + rules_.buffer_after + hour
+
+
+NO_BUSY = rules.BusyRanges(())
+
+
 def next_available(
     visit_types: Sequence[VisitType],
     *,
@@ -170,7 +252,14 @@ def next_available(
 ) -> dict[int, datetime | None]:
     """The first offered start of each visit type (keyed by visit type id), within the horizon.
 
-    Three queries for all of them together: windows, exceptions, busy ranges.
+    Its cost must not grow with the bookings after each doctor's first free slot (issue 11), so
+    it searches forward from each visit type's first candidate day (the first slot the rules
+    would offer if nothing were booked) and loads only those days' busy ranges: one day; when
+    it is fully booked the next day; then 2, 4, 8, … days, one query per round for every doctor
+    together (at most 7 rounds for 60 days). Usually: three queries (windows, exceptions, one
+    day of busy ranges). Chosen over a next-available value kept up to date by every booking,
+    cancellation, hold expiry and schedule change: this needs no new column nor writes inside
+    the booking transaction, and cannot go stale.
     """
     if not visit_types:
         return {}
@@ -181,33 +270,62 @@ def next_available(
     last = today + timedelta(days=policies.booking_horizon_days)
     doctor_ids = sorted({vt.doctor_id for vt in visit_types})
     weekly, changes = _schedules(doctor_ids, today, last)
-    lower, upper = _day_bounds(today, last)
-    busy_by_doctor: dict[int, list[rules.Range]] = defaultdict(list)
-    for doctor_id, start, end in busy_ranges_query(doctor_ids, lower, upper, now=now):
-        busy_by_doctor[doctor_id].append((start, end))
-    found: dict[int, datetime | None] = {}
-    for visit_type in visit_types:
-        doctor_id = visit_type.doctor_id
-        busy = rules.BusyRanges(busy_by_doctor[doctor_id])
-        slot_rule = slot_rules(visit_type, policies)
-        found[visit_type.pk] = None
-        # Week by week, so the usual case (a slot this week) looks at a few days only.
-        week_start = today
-        while week_start <= last and found[visit_type.pk] is None:
-            week_end = min(week_start + timedelta(days=6), last)
-            slots = rules.offered_slots(
-                date_from=week_start,
-                date_to=week_end,
+    found: dict[int, datetime | None] = {vt.pk: None for vt in visit_types}
+    # visit type id -> (visit type, its rules, the first day still to search)
+    pending = {vt.pk: (vt, slot_rules(vt, policies), today) for vt in visit_types}
+    length = 1
+    for round_ in itertools.count():
+        if not pending:
+            break
+        if round_ >= 2:
+            length *= 2
+        rounds: dict[int, tuple[date, date]] = {}
+        bounds: dict[int, tuple[datetime, datetime]] = {}
+        for pk, (visit_type, slot_rule, cursor) in list(pending.items()):
+            free = rules.offered_slots(
+                date_from=cursor,
+                date_to=last,
                 tz=tz,
                 now=now,
-                weekly=weekly[doctor_id],
-                changes=changes[doctor_id],
-                busy=busy,
+                weekly=weekly[visit_type.doctor_id],
+                changes=changes[visit_type.doctor_id],
+                busy=NO_BUSY,
                 rules=slot_rule,
+                limit=1,
+            )
+            if not free:  # nothing left to offer even with nothing booked
+                del pending[pk]
+                continue
+            first = free[0].start.astimezone(tz).date()
+            end = min(first + timedelta(days=length - 1), last)
+            rounds[pk] = (first, end)
+            lower, upper = _days_bounds(first, end, slot_rule)
+            if visit_type.doctor_id in bounds:
+                known = bounds[visit_type.doctor_id]
+                lower, upper = min(lower, known[0]), max(upper, known[1])
+            bounds[visit_type.doctor_id] = (lower, upper)
+        if not rounds:
+            break
+        busy_by_doctor = busy_ranges_by_doctor(bounds, now=now)
+        busy = {d: rules.BusyRanges(busy_by_doctor[d]) for d in bounds}
+        for pk, (first, end) in rounds.items():
+            visit_type, slot_rule, _ = pending[pk]
+            slots = rules.offered_slots(
+                date_from=first,
+                date_to=end,
+                tz=tz,
+                now=now,
+                weekly=weekly[visit_type.doctor_id],
+                changes=changes[visit_type.doctor_id],
+                busy=busy[visit_type.doctor_id],
+                rules=slot_rule,
+                limit=1,
             )
             if slots:
-                found[visit_type.pk] = slots[0].start
-            week_start = week_end + timedelta(days=1)
+                found[pk] = slots[0].start
+                del pending[pk]
+            else:
+                pending[pk] = (visit_type, slot_rule, end + timedelta(days=1))
     return found
 
 

@@ -1,6 +1,8 @@
 """Booking writes. Each service is one transaction that locks what it contends for in a fixed
 order — the doctor row, then the patient row, then the appointment — re-checks the rules inside
-the lock, writes its transition or reschedule row and queues side effects on commit.
+the lock, writes its transition or reschedule row and queues side effects on commit. A new
+booking takes the doctor row only (the first of that order): the patient's overlap is checked
+inside it and guaranteed by the patient exclusion constraint.
 
 The database constraints (exclusion constraints on PostgreSQL, a conditional unique constraint
 everywhere) are the last line of defence; a violation surfaces as the same 409 a rule gives.
@@ -8,29 +10,34 @@ everywhere) are the last line of defence; a violation surfaces as the same 409 a
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Max, Q
+from django.db.models import Max, OuterRef, Q, Subquery
+from django.db.models.functions import JSONArray
 from django.utils import timezone
 
 from clinic_site.accounts.exceptions import EmailNotVerified
 from clinic_site.accounts.models import User
 from clinic_site.accounts.roles import Role
 from clinic_site.activity import NO_ACTOR, Action, log_event
+from clinic_site.db import JSONArrayAgg
 from clinic_site.exceptions import Forbidden
 from clinic_site.policies import Policies, clinic_tz, get_policies
-from doctors.models import Doctor, VisitMode, VisitType
+from doctors import rules as slot_engine
+from doctors.models import Doctor, ScheduleException, VisitMode, VisitType, WeeklyWindow
 
 from . import rules
 from .exceptions import HoldExpired, IdempotencyKeyReused, PatientOverlap, SlotUnavailable
 from .models import (
     ACTIVE_CONDITION,
+    INACTIVE_STATUSES,
     Appointment,
     HoldKind,
     PaymentStatus,
@@ -41,11 +48,13 @@ from .models import (
 from .notifications import Kind, notify_appointment, notify_for_status
 from .permissions import action_context, can_book_for_others, can_reorder_queue, role_of
 from .selectors import (
+    MAX_BLOCKED_SPAN,
     confirmation_required,
     effective_buffers,
     local_day_range,
     slot_alternatives,
     slot_offered,
+    slot_rules,
 )
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U
@@ -278,81 +287,321 @@ def appointment_book(
     *,
     actor: User,
     patient: User,
-    visit_type: VisitType,
+    visit_type: VisitType | None = None,
     start: datetime,
     reason: str = "",
     walk_in: bool = False,
     now: datetime | None = None,
     idempotency_key: str = "",
+    policies: Policies | None = None,
+    visit_type_id: int | None = None,
+    doctor_id: int | None = None,
 ) -> Appointment:
     """Book `start` with `visit_type` for `patient` — only an offered slot, only once.
 
-    With an `idempotency_key`, asking again (a retry after a lost answer, a double submit)
-    returns the appointment the first request made, whatever happened to it since; the same key
-    for a different booking is refused."""
+    The visit type comes as an object, or as `visit_type_id` (and the `doctor_id` it must
+    belong to) straight from a request: it is then read with the lock, so an unknown one is a
+    field error. With an `idempotency_key`, asking again (a retry after a lost answer, a double
+    submit) returns the appointment the first request made, whatever happened to it since; the
+    same key for a different booking is refused.
+
+    The common path is six statements (docs/performance.md counts the request's): the doctor
+    locked with the visit type, the day's windows and exceptions; every appointment the rules
+    look at (the doctor's around that day, the patient's at that time, the key's); the insert,
+    its transition and activity rows; the notice queued on commit. The patient's overlap is
+    checked here and guaranteed by the exclusion constraint on PostgreSQL, so unlike the other
+    writers this one does not lock the patient row.
+    """
     now = _utc_now(now)
     start = start.astimezone(UTC)
-    doctor = visit_type.doctor
-    by_staff = _authorise_booking(actor, patient, doctor, walk_in)
-    policies = get_policies()
-    duration = timedelta(minutes=visit_type.duration_minutes)
-    end = start + duration
+    policies = policies or get_policies()
+    from_request = visit_type is None
+    if not from_request:
+        visit_type_id, doctor_id = visit_type.pk, visit_type.doctor_id
+    for _ in range(5):
+        try:
+            return _book(
+                actor=actor,
+                patient=patient,
+                visit_type_id=visit_type_id,
+                doctor_id=doctor_id,
+                start=start,
+                reason=reason,
+                walk_in=walk_in,
+                now=now,
+                idempotency_key=idempotency_key,
+                policies=policies,
+                from_request=from_request,
+            )
+        except _ReferenceTaken:
+            continue  # the whole transaction again, with a new reference
+        except _ConstraintRefusal as refusal:
+            # The database refused the row (a booking committed at the same moment): the
+            # transaction is gone, so the alternatives are read after it.
+            raise _slot_taken(refusal.visit_type, start, now, policies) from None
+    raise RuntimeError("Could not find a free appointment reference.")
 
+
+class _ReferenceTaken(Exception):
+    """The drawn reference exists already (about one booking in 10^11)."""
+
+
+class _ConstraintRefusal(Exception):
+    def __init__(self, visit_type: VisitType):
+        self.visit_type = visit_type
+
+
+def _booking_visit_type(visit_type_id, doctor_id, day) -> VisitType | None:
+    """The visit type with its doctor, the doctor row locked, and the schedule of `day` (its
+    weekday's windows and the exceptions covering it) as `weekly` and `changes` — one
+    statement. None when the doctor does not offer the visit type."""
+    weekly = (
+        WeeklyWindow.objects.filter(doctor_id=OuterRef("doctor_id"), weekday=day.weekday())
+        .values("doctor_id")
+        .annotate(rows=JSONArrayAgg(JSONArray("start", "end")))
+        .values("rows")
+    )
+    changes = (
+        ScheduleException.objects.filter(
+            doctor_id=OuterRef("doctor_id"), date_from__lte=day, date_to__gte=day
+        )
+        .values("doctor_id")
+        .annotate(rows=JSONArrayAgg(JSONArray("kind", "date_from", "date_to", "start", "end")))
+        .values("rows")
+    )
+    found = (
+        VisitType.objects.select_related("doctor")
+        .select_for_update(of=("doctor",))
+        .annotate(weekly_rows=Subquery(weekly), change_rows=Subquery(changes))
+        .filter(pk=visit_type_id, doctor_id=doctor_id)
+        .order_by()
+        .first()
+    )
+    if found is None:
+        return None
+    found.weekly = {
+        day.weekday(): [
+            (time.fromisoformat(s), time.fromisoformat(e))
+            for s, e in json.loads(found.weekly_rows or "[]")
+        ]
+    }
+    found.changes = [
+        slot_engine.ScheduleChange(
+            kind,
+            date.fromisoformat(date_from),
+            date.fromisoformat(date_to),
+            time.fromisoformat(s) if s else None,
+            time.fromisoformat(e) if e else None,
+        )
+        for kind, date_from, date_to, s, e in json.loads(found.change_rows or "[]")
+    ]
+    return found
+
+
+_AROUND_FIELDS = (
+    "pk",
+    "doctor_id",
+    "patient_id",
+    "visit_type_id",
+    "start",
+    "end",
+    "blocked_start",
+    "blocked_end",
+    "status",
+    "hold_expires_at",
+    "created_by_id",
+    "idempotency_key",
+)
+
+
+def _around(*, doctor_id, patient_id, start, end, day, actor, idempotency_key):
+    """In one statement, every appointment the booking rules look at: the doctor's active
+    ones whose blocked range touches the local day (the slot check), the patient's active ones
+    at that time (the overlap check, their own hold among them), and the one made with this
+    idempotency key."""
+    tz = clinic_tz()
+    lower = datetime.combine(day - timedelta(days=1), time.min, tzinfo=tz)
+    upper = datetime.combine(day + timedelta(days=2), time.min, tzinfo=tz)
+    wanted = ACTIVE_CONDITION & (
+        Q(
+            doctor_id=doctor_id,
+            blocked_end__gt=lower,
+            blocked_start__lt=upper,
+            start__gt=lower - MAX_BLOCKED_SPAN,
+            start__lt=upper + MAX_BLOCKED_SPAN,
+        )
+        | Q(patient_id=patient_id, start__lt=end, end__gt=start)
+    )
+    if idempotency_key:
+        wanted |= Q(created_by=actor, idempotency_key=idempotency_key)
+    return [
+        dict(zip(_AROUND_FIELDS, row, strict=True))
+        for row in Appointment.objects.filter(wanted).values_list(*_AROUND_FIELDS)
+    ]
+
+
+def _offered_in(
+    rows, visit_type, start, *, day, now, policies, own_hold_pk, earliest, front_desk
+) -> bool:
+    """Is `start` an offered slot of the day, given the appointments `_around` read?"""
+    doctor_id = visit_type.doctor_id
+    busy = slot_engine.BusyRanges(
+        (r["blocked_start"], r["blocked_end"])
+        for r in rows
+        if r["doctor_id"] == doctor_id and r["pk"] != own_hold_pk
+    )
+    offered = slot_engine.offered_slots(
+        date_from=day,
+        date_to=day,
+        tz=clinic_tz(),
+        now=now,
+        weekly=visit_type.weekly,
+        changes=visit_type.changes,
+        busy=busy,
+        rules=slot_rules(visit_type, policies, front_desk=front_desk),
+        earliest=earliest,
+    )
+    return any(slot.start.astimezone(UTC) == start for slot in offered)
+
+
+def _patient_busy_in(rows, patient_id, start, end, *, own_hold_pk) -> bool:
+    """Does the patient have another active appointment overlapping [start, end)?"""
+    return any(
+        r["patient_id"] == patient_id and r["start"] < end and r["end"] > start
+        for r in rows
+        if r["pk"] != own_hold_pk
+    )
+
+
+def _release_expired_in(rows, *, now) -> int:
+    """Expired holds block nothing: release those among `rows` (those in the way) before
+    anything is written."""
+    expired = [r["pk"] for r in rows if r["status"] == Status.HELD and r["hold_expires_at"] <= now]
+    if not expired:
+        return 0
+    return _release(
+        Appointment.objects.filter(pk__in=expired, status=Status.HELD, hold_expires_at__lte=now),
+        now=now,
+    )
+
+
+def _insert_booked(appointment: Appointment) -> None:
+    """Insert a new booking, without a savepoint: a refusal ends the whole transaction, and
+    appointment_book answers it (or draws another reference) outside."""
+    try:
+        appointment.save(force_insert=True)
+    except (IntegrityError, OperationalError) as exc:
+        if isinstance(exc, IntegrityError) and "reference" in _constraint_name(exc):
+            raise _ReferenceTaken() from exc
+        error = translate_database_error(exc)
+        if isinstance(error, SlotUnavailable):
+            raise _ConstraintRefusal(appointment.visit_type) from exc
+        raise (error or exc) from exc
+
+
+def _book(
+    *,
+    actor,
+    patient,
+    visit_type_id,
+    doctor_id,
+    start,
+    reason,
+    walk_in,
+    now,
+    idempotency_key,
+    policies,
+    from_request,
+) -> Appointment:
+    tz = clinic_tz()
+    day = start.astimezone(tz).date()
     with transaction.atomic():
-        doctor, patient = _lock(doctor.pk, patient.pk)
+        visit_type = _booking_visit_type(visit_type_id, doctor_id, day)
+        # Asked for by id, an inactive doctor is no doctor at all; a visit type already in hand
+        # is refused by the slot rules (nothing is offered) like any other time.
+        if visit_type is None or (from_request and not visit_type.doctor.is_active):
+            if not Doctor.objects.filter(pk=doctor_id, is_active=True).exists():
+                raise ValidationError({"doctor": ["No such doctor."]})
+            raise ValidationError({"visit_type": ["This doctor offers no such visit type."]})
+        doctor = visit_type.doctor
+        by_staff = _authorise_booking(actor, patient, doctor, walk_in)
+        duration = timedelta(minutes=visit_type.duration_minutes)
+        end = start + duration
+        rows = _around(
+            doctor_id=doctor.pk,
+            patient_id=patient.pk,
+            start=start,
+            end=end,
+            day=day,
+            actor=actor,
+            idempotency_key=idempotency_key,
+        )
         if idempotency_key:
-            earlier = Appointment.objects.filter(
-                created_by=actor, idempotency_key=idempotency_key
-            ).first()
+            earlier = next(
+                (
+                    r
+                    for r in rows
+                    if r["created_by_id"] == actor.pk and r["idempotency_key"] == idempotency_key
+                ),
+                None,
+            )
             if earlier is not None:
-                if (earlier.patient_id, earlier.visit_type_id, earlier.start) != (
+                if (earlier["patient_id"], earlier["visit_type_id"], earlier["start"]) != (
                     patient.pk,
                     visit_type.pk,
                     start,
                 ):
                     raise IdempotencyKeyReused()
-                return earlier
-        visit_type.doctor = doctor
-        _release_expired_holds(doctor_id=doctor.pk, patient_id=patient.pk, now=now)
-        own_hold = Appointment.objects.filter(
-            status=Status.HELD,
-            patient=patient,
-            doctor=doctor,
-            start=start,
-            visit_type=visit_type,
-            hold_expires_at__gt=now,
-        ).first()
+                return Appointment.objects.select_related("doctor", "patient", "visit_type").get(
+                    pk=earlier["pk"]
+                )
+        rows = [r for r in rows if r["status"] not in INACTIVE_STATUSES]
+        if _release_expired_in(rows, now=now):
+            rows = [r for r in rows if r["status"] != Status.HELD or r["hold_expires_at"] > now]
+        own_hold_pk = next(
+            (
+                r["pk"]
+                for r in rows
+                if r["status"] == Status.HELD
+                and (r["patient_id"], r["doctor_id"], r["start"], r["visit_type_id"])
+                == (patient.pk, doctor.pk, start, visit_type.pk)
+            ),
+            None,
+        )
 
         details: dict[str, Any] = {}
         earliest = None
         if walk_in:
-            today = now.astimezone(clinic_tz()).date()
-            if start.astimezone(clinic_tz()).date() != today:
+            if day != now.astimezone(tz).date():
                 raise _slot_taken(visit_type, start, now, policies)
             # A slot that has begun but not ended: start > now - d.
             earliest = now - duration + timedelta(microseconds=1)
             details["walk_in"] = True
-        slot = slot_offered(
-            visit_type=visit_type,
-            start=start,
+        if not _offered_in(
+            rows,
+            visit_type,
+            start,
+            day=day,
             now=now,
             policies=policies,
-            exclude_appointment=own_hold.pk if own_hold else None,
+            own_hold_pk=own_hold_pk,
             earliest=earliest,
             front_desk=by_staff,
-        )
-        if slot is None:
-            raise _slot_taken(visit_type, start, now, policies)
+        ):
+            raise _slot_taken(visit_type, start, now, policies, exclude_appointment=own_hold_pk)
         if walk_in and start < now + policies.minimum_notice:
             details["notice_bypassed"] = True
-        if _patient_busy(patient.pk, start, end, now, exclude=own_hold.pk if own_hold else None):
+        if _patient_busy_in(rows, patient.pk, start, end, own_hold_pk=own_hold_pk):
             raise PatientOverlap()
 
-        if own_hold is not None and own_hold.hold_kind == HoldKind.PAYMENT:
-            # Asking again for a slot held for payment: the hold stands until it is paid or
-            # expires; booking again must not turn it into an unpaid appointment.
-            return own_hold
-        if own_hold is not None:
+        if own_hold_pk is not None:
+            own_hold = Appointment.objects.select_related("doctor", "patient", "visit_type").get(
+                pk=own_hold_pk
+            )
+            if own_hold.hold_kind == HoldKind.PAYMENT:
+                # Asking again for a slot held for payment: the hold stands until it is paid or
+                # expires; booking again must not turn it into an unpaid appointment.
+                return own_hold
             return _convert_hold(
                 own_hold, actor=actor, by_staff=by_staff, now=now, policies=policies
             )
@@ -372,6 +621,7 @@ def appointment_book(
                 by_staff=by_staff, confirmation_required=confirmation_required(doctor, policies)
             )
         appointment = Appointment(
+            reference=new_reference(),
             doctor=doctor,
             patient=patient,
             visit_type=visit_type,
@@ -396,7 +646,9 @@ def appointment_book(
         if status == Status.HELD:
             appointment.hold_kind = HoldKind.PAYMENT
             appointment.hold_expires_at = now + timedelta(minutes=policies.payment_hold_minutes)
-        _insert(appointment, now=now, policies=policies)
+        _insert_booked(appointment)
+        # A new appointment has no consultation record: say so, rather than ask.
+        Appointment.record.related.set_cached_value(appointment, None)
         _record(appointment, from_status="", to_status=status, by=actor, at=now, details=details)
         notify_for_status(appointment)
     return appointment

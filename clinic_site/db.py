@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Func
+from django.db.models import Aggregate, Func, TextField
 
-__all__ = ["PostgresExclusionConstraint", "RangeOperators", "TsTzRange"]
+__all__ = ["JSONArrayAgg", "PostgresExclusionConstraint", "RangeOperators", "TsTzRange"]
 
 
 class TsTzRange(Func):
@@ -55,3 +55,21 @@ class PostgresExclusionConstraint(ExclusionConstraint):
     def validate(self, model, instance, exclude=None, using=DEFAULT_DB_ALIAS):
         if self._on_postgres(connections[using]):
             super().validate(model, instance, exclude=exclude, using=using)
+
+
+class JSONArrayAgg(Aggregate):
+    """The rows' values as one JSON array, returned as text, on PostgreSQL and SQLite.
+
+    Lets a query carry a handful of child rows in a scalar subquery (one statement instead of
+    one per table); the caller decodes it with `json.loads`.
+    """
+
+    function = "JSON_AGG"
+    output_field = TextField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        sql, params = self.as_sql(compiler, connection, **extra_context)
+        return f"({sql})::text", params
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, function="JSON_GROUP_ARRAY", **extra_context)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
-from weasyprint import HTML
 
 from booking.notifications import clinic_details
 
@@ -30,4 +29,8 @@ def summary_pdf(record: ConsultationRecord) -> bytes:
             "logo_uri": _static_file_uri("img/logo.svg"),
         },
     )
+    # Imported here, not at start-up: WeasyPrint and its fonts cost every worker ~20 MB, and
+    # only a patient downloading a summary needs them.
+    from weasyprint import HTML
+
     return HTML(string=html, base_url=None).write_pdf()

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from django.conf import settings as django_settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field, inline_serializer
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from clinic_site import api
 from doctors.api.serializers import DoctorDetailSerializer, DoctorSerializer
@@ -40,7 +44,7 @@ class _AvailabilityMixin(serializers.Serializer):
 
     @extend_schema_field(VisitTypeSerializer(many=True))
     def get_visit_types(self, doctor) -> list:
-        return VisitTypeSerializer(doctor.active_visit_types, many=True).data
+        return visit_type_data(doctor.active_visit_types)
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_next_available(self, doctor):
@@ -48,7 +52,25 @@ class _AvailabilityMixin(serializers.Serializer):
             self.context.get("next_available", {}).get(vt.pk) for vt in doctor.active_visit_types
         ]
         starts = [s for s in starts if s is not None]
-        return serializers.DateTimeField().to_representation(min(starts)) if starts else None
+        return datetime_texts([min(starts)])[0] if starts else None
+
+
+_PRICE = VisitTypeSerializer().fields["price"]
+
+
+def visit_type_data(visit_types) -> list[dict]:
+    """VisitTypeSerializer's output, without a serializer per doctor (a page of 20 doctors built
+    20 of them)."""
+    return [
+        {
+            "id": vt.id,
+            "name": str(vt.name),
+            "duration_minutes": int(vt.duration_minutes),
+            "mode": str(vt.mode),
+            "price": _PRICE.to_representation(vt.price),
+        }
+        for vt in visit_types
+    ]
 
 
 class DoctorWithAvailabilitySerializer(_AvailabilityMixin, DoctorSerializer):
@@ -65,6 +87,38 @@ class SlotSerializer(serializers.Serializer):
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
     visit_type = serializers.IntegerField()
+
+
+def datetime_texts(values: Iterable[datetime]) -> list[str]:
+    """What `serializers.DateTimeField().to_representation` gives for each aware datetime, byte
+    for byte (ISO 8601 in the current zone, "Z" for UTC), without its per-value overhead: a
+    60-day slot list has a thousand of them (issue 11). Any other DATETIME_FORMAT, or a naive
+    value, goes through the field itself."""
+    values = list(values)
+    fmt = api_settings.DATETIME_FORMAT
+    if not django_settings.USE_TZ or fmt is None or fmt.lower() != ISO_8601:
+        field = serializers.DateTimeField()
+        return [field.to_representation(value) for value in values]
+    tz = timezone.get_current_timezone()
+    texts = []
+    for value in values:
+        if value.tzinfo is not tz:
+            if value.utcoffset() is None:
+                texts.append(serializers.DateTimeField().to_representation(value))
+                continue
+            value = value.astimezone(tz)
+        text = value.isoformat()
+        texts.append(text[:-6] + "Z" if text.endswith("+00:00") else text)
+    return texts
+
+
+def slot_list_data(slots: Sequence, visit_type_id: int) -> list[dict]:
+    """SlotSerializer's output for offered slots of one visit type, in one pass."""
+    texts = datetime_texts(moment for slot in slots for moment in (slot.start, slot.end))
+    return [
+        {"start": texts[i], "end": texts[i + 1], "visit_type": visit_type_id}
+        for i in range(0, len(texts), 2)
+    ]
 
 
 class SlotQuerySerializer(serializers.Serializer):

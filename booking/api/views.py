@@ -38,6 +38,7 @@ from ..permissions import (
     role_of,
 )
 from .serializers import (
+    MAX_ID,
     AppointmentCreateSerializer,
     AppointmentListQuerySerializer,
     AppointmentSchema,
@@ -55,6 +56,7 @@ from .serializers import (
     RescheduleSerializer,
     SlotQuerySerializer,
     SlotSerializer,
+    slot_list_data,
 )
 
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -135,20 +137,25 @@ class SlotListView(APIView):
     def get(self, request, pk: int):
         query = SlotQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        doctor = get_object_or_404(Doctor, pk=pk, is_active=True)
         visit_type_id = query.validated_data.get("visit_type")
-        visit_types = VisitType.objects.filter(doctor=doctor, is_active=True)
-        visit_type = (
-            visit_types.filter(pk=visit_type_id).first() if visit_type_id else visit_types.first()
-        )
+        # The visit type with its doctor in one query; the doctor alone only when there is none
+        # (and for an id beyond any database id, which the doctor lookup answers with 404).
+        visit_type = None
+        if pk <= MAX_ID:
+            visit_types = VisitType.objects.select_related("doctor").filter(
+                doctor_id=pk, doctor__is_active=True, is_active=True
+            )
+            visit_type = (
+                visit_types.filter(pk=visit_type_id) if visit_type_id else visit_types
+            ).first()
         if visit_type is None:
+            get_object_or_404(Doctor, pk=pk, is_active=True)
             if visit_type_id:
                 return Response(
                     {"visit_type": ["This doctor offers no such visit type."]},
                     status=status.HTTP_400_BAD_REQUEST,
                 )
             return Response([])
-        visit_type.doctor = doctor
         today = timezone.now().astimezone(clinic_tz()).date()
         date_from = query.validated_data.get("date_from") or today
         date_to = query.validated_data.get("date_to") or date_from + timedelta(days=6)
@@ -163,17 +170,7 @@ class SlotListView(APIView):
             date_to=date_to,
             policies=get_policies(request),
         )
-        dt = SlotSerializer().fields["start"]
-        return Response(
-            [
-                {
-                    "start": dt.to_representation(slot.start),
-                    "end": dt.to_representation(slot.end),
-                    "visit_type": visit_type.pk,
-                }
-                for slot in slots
-            ]
-        )
+        return Response(slot_list_data(slots, visit_type.pk))
 
 
 # --- Appointments -----------------------------------------------------------------------------
@@ -236,15 +233,6 @@ class AppointmentListView(generics.GenericAPIView):
         body = AppointmentCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        visit_type = (
-            VisitType.objects.select_related("doctor")
-            .filter(pk=data["visit_type"], doctor_id=data["doctor"], doctor__is_active=True)
-            .first()
-        )
-        if visit_type is None:
-            if not Doctor.objects.filter(pk=data["doctor"], is_active=True).exists():
-                return Response({"doctor": ["No such doctor."]}, status=400)
-            return Response({"visit_type": ["This doctor offers no such visit type."]}, status=400)
         patient = request.user
         if data.get("patient") and data["patient"] != request.user.pk:
             if not is_front_desk(request.user):
@@ -254,17 +242,19 @@ class AppointmentListView(generics.GenericAPIView):
                 return Response({"patient": ["No such patient."]}, status=400)
         elif is_front_desk(request.user):
             return Response({"patient": ["Choose the patient to book for."]}, status=400)
+        policies = get_policies(request)
         appointment = _call(
             services.appointment_book,
             actor=request.user,
             patient=patient,
-            visit_type=visit_type,
+            visit_type_id=data["visit_type"],
+            doctor_id=data["doctor"],
             start=data["start"],
             reason=data.get("reason", ""),
             walk_in=data.get("walk_in", False),
             idempotency_key=key,
+            policies=policies,
         )
-        appointment = appointment_get_for_user(request.user, appointment.reference)
         return Response(
             AppointmentSerializer(appointment, context=_context(request)).data,
             status=status.HTTP_201_CREATED,

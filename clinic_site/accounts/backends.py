@@ -50,6 +50,11 @@ class EmailOrNationalIdBackend(ModelBackend):
             return user
         return None
 
+    def get_user(self, user_id):
+        """The signed-in user of each request, read with its role (one statement, not two)."""
+        user = User.objects.with_role().filter(pk=user_id).first()
+        return user if user is not None and self.user_can_authenticate(user) else None
+
 
 def axes_username(request, credentials) -> str:
     """What django-axes counts failures against: the identifier in its one spelling

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import django_otp
-import segno
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
@@ -34,21 +33,6 @@ from django.utils.crypto import salted_hmac
 from django.utils.http import urlencode
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from webauthn import (
-    base64url_to_bytes,
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from clinic_site.activity import Action, account_label, log_event
 from clinic_site.exceptions import ClinicError
@@ -187,6 +171,8 @@ def totp_setup(request: HttpRequest) -> TotpSetup:
         TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
         request.session[SESSION_TOTP_SETUP] = device.pk
+    import segno  # only here: the QR code of a new authenticator app
+
     secret = b32encode(device.bin_key).decode().rstrip("=")
     qr = segno.make(device.config_url, error="m")
     svg = qr.svg_inline(
@@ -302,7 +288,19 @@ def _origin(request: HttpRequest) -> str:
     return f"{request.scheme}://{request.get_host()}"
 
 
+# webauthn (with its cryptography stack, ~25 MB per worker) is imported by the passkey
+# functions only: every request passes through this module's middleware.
+
+
 def passkey_registration_options(request: HttpRequest) -> str:
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        PublicKeyCredentialDescriptor,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     user = request.user
     challenge = secrets.token_bytes(32)
     request.session[SESSION_CHALLENGE] = challenge.hex()
@@ -342,6 +340,9 @@ def _credential(credential) -> dict:
 def passkey_register(request: HttpRequest, credential, name: str = "") -> list[str] | None:
     """Store a new passkey from the browser's answer (a dict in the WebAuthn JSON shape); new
     recovery codes if there were none."""
+    from webauthn import verify_registration_response
+    from webauthn.helpers.exceptions import InvalidRegistrationResponse
+
     user = request.user
     challenge = _challenge(request)
     credential = _credential(credential)
@@ -376,6 +377,9 @@ def passkey_register(request: HttpRequest, credential, name: str = "") -> list[s
 
 
 def passkey_authentication_options(request: HttpRequest) -> str:
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor, UserVerificationRequirement
+
     user = request.user
     challenge = secrets.token_bytes(32)
     request.session[SESSION_CHALLENGE] = challenge.hex()
@@ -393,6 +397,9 @@ def passkey_authentication_options(request: HttpRequest) -> str:
 
 def passkey_verify(request: HttpRequest, credential) -> PasskeyDevice:
     """The second step with a passkey (the browser's answer as a dict). Raises MFAError."""
+    from webauthn import base64url_to_bytes, verify_authentication_response
+    from webauthn.helpers.exceptions import InvalidAuthenticationResponse
+
     user = request.user
     challenge = _challenge(request)
     credential = _credential(credential)

@@ -9,6 +9,7 @@ theirs to read); an administrator sees everything. The figures hold no clinical 
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -169,11 +170,9 @@ class FigureTable:
                 for i, (_, header) in enumerate(self.columns)
             ),
         )
-        body = []
-        for row in self.rows:
-            body.append(self._row(row, keys, ""))
+        body = [self._row(row, keys, "") for row in self.rows]
         if self.total is not None:
-            body.append(self._row(self.total, keys, mark_safe(' class="cp-analytics__total"')))
+            body.append(self._row(self.total, keys, ' class="cp-analytics__total"'))
         if not body:
             body.append(
                 format_html('<tr><td colspan="{}">No data for this period.</td></tr>', len(keys))
@@ -182,20 +181,28 @@ class FigureTable:
             '<table class="listing cp-analytics__table-grid"><thead><tr>{}</tr></thead>'
             "<tbody>{}</tbody></table>",
             head,
-            mark_safe("".join(body)),  # noqa: S308 - each row is built by format_html
+            mark_safe("".join(body)),  # noqa: S308 - every cell is escaped by _escape
         )
 
     @staticmethod
-    def _row(row: dict, keys: list[str], attrs) -> str:
-        cells = [format_html('<th scope="row">{}</th>', row.get(keys[0]))]
-        cells += [
-            format_html('<td class="cp-num">{}</td>', "—" if row.get(key) is None else row[key])
-            for key in keys[1:]
-        ]
-        return format_html("<tr{}>{}</tr>", attrs, mark_safe("".join(cells)))  # noqa: S308
+    def _row(row: dict, keys: list[str], attrs: str) -> str:
+        """One row as HTML. Plain string building with `_escape` on every value: the same
+        markup format_html would give, without its per-call overhead (a year of days is ~3,000
+        cells)."""
+        cells = [f'<th scope="row">{_escape(row.get(keys[0]))}</th>']
+        for key in keys[1:]:
+            value = row.get(key)
+            cells.append(f'<td class="cp-num">{"—" if value is None else _escape(value)}</td>')
+        return f"<tr{attrs}>{''.join(cells)}</tr>"
 
     def csv_response(self, filename: str) -> HttpResponse:
         return exports.csv_response(self.as_values(), filename)
+
+
+def _escape(value) -> str:
+    """conditional_escape without the lazy-argument wrapper of Django's escape (str() of a lazy
+    string is what that wrapper would pass on)."""
+    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
 
 
 def figure_table(columns: list[tuple[str, str]], rows: list[dict], total: dict | None = None):

@@ -52,9 +52,9 @@ OFFSET = re.compile(r"(Z|[+-]\d\d:\d\d)$")
 # Appointments list for a receptionist: policies, count, one page of appointments (doctor,
 # patient, visit type and record joined) — the same for 3 or 30 appointments.
 APPOINTMENT_LIST_QUERIES = 3
-# Slots of 14 days: doctor, visit type, policies, weekly windows, exceptions, busy ranges —
-# the same with 0 or 20 booked appointments.
-SLOT_QUERIES = 6
+# Slots of 14 days: visit type with its doctor, policies, weekly windows, exceptions, busy
+# ranges — the same with 0 or 20 booked appointments.
+SLOT_QUERIES = 5
 
 
 # --- helpers and fixtures ---------------------------------------------------------------------

@@ -365,6 +365,9 @@ def checks_slipped(monkeypatch):
     """The service's own checks wrongly pass: only the database stands in the way."""
     monkeypatch.setattr(services, "slot_offered", lambda **kwargs: object())
     monkeypatch.setattr(services, "_patient_busy", lambda *args, **kwargs: False)
+    # The booking path checks the appointments it read in one statement.
+    monkeypatch.setattr(services, "_offered_in", lambda *args, **kwargs: True)
+    monkeypatch.setattr(services, "_patient_busy_in", lambda *args, **kwargs: False)
 
 
 @pytest.mark.django_db
@@ -494,10 +497,10 @@ def test_expired_hold_blocks_nothing_and_is_released_inside_the_booking_transact
     later = hold.hold_expires_at + timedelta(minutes=1)
 
     seen: dict[int, dict] = {}
-    release, insert = services._release_expired_holds, services._insert
+    release, insert = services._release_expired_in, services._insert_booked
 
-    def release_spy(**kwargs):
-        released = release(**kwargs)
+    def release_spy(*args, **kwargs):
+        released = release(*args, **kwargs)
         seen.setdefault(threading.get_ident(), {})["release"] = (released, txid())
         return released
 
@@ -505,8 +508,8 @@ def test_expired_hold_blocks_nothing_and_is_released_inside_the_booking_transact
         seen.setdefault(threading.get_ident(), {})["insert"] = txid()
         return insert(appointment, **kwargs)
 
-    monkeypatch.setattr(services, "_release_expired_holds", release_spy)
-    monkeypatch.setattr(services, "_insert", insert_spy)
+    monkeypatch.setattr(services, "_release_expired_in", release_spy)
+    monkeypatch.setattr(services, "_insert_booked", insert_spy)
 
     results = run_together(
         [lambda p=p: book(visit_type, start, patient=p, now=later).reference for p in rivals]

@@ -56,6 +56,7 @@ import csv
 import datetime as dt
 import io
 import itertools
+import random
 import re
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -63,12 +64,23 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.db.models import Avg
 from django.test.utils import CaptureQueriesContext
 
 from booking.models import Appointment, HoldKind, PaymentStatus, Status
 from clinic_site.accounts.roles import Role
-from dashboard.analytics import Report, Scope, window_percentiles
+from dashboard.analytics import (
+    APPOINTMENT_STATUSES,
+    LEAD,
+    WAIT,
+    Report,
+    Scope,
+    offered_minutes,
+    offered_minutes_per_doctor,
+    window_percentiles,
+)
 from dashboard.charts import nice_ticks
+from doctors import rules
 from doctors.models import ExceptionKind, ScheduleException
 from tests.conftest import on_postgres
 from tests.factories import DoctorFactory, VisitTypeFactory, give_week, make_user
@@ -592,6 +604,202 @@ def test_unknown_figure_is_not_found(admin, clinic):
 def test_analytics_is_in_the_menu_of_clinic_staff(admin, clinic):
     html = admin.get("/admin/").content.decode()
     assert URL in html
+
+
+# --- The fast paths against a straightforward computation -------------------------------------
+
+
+def _random_week(rng: random.Random) -> dict[int, list[tuple[dt.time, dt.time]]]:
+    """Random weekly windows on a quarter-hour grid, often around 00:00-03:00, where the
+    clocks change."""
+    weekly: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    for weekday in range(7):
+        windows = []
+        for _ in range(rng.choice((0, 1, 1, 2, 3))):
+            start = rng.choice((0, 1, 4, 5, 6, 8, 36, 40, 52, 80)) * 15
+            end = min(start + rng.randrange(1, 24) * 15, 23 * 60 + 45)
+            windows.append((dt.time(start // 60, start % 60), dt.time(end // 60, end % 60)))
+        if windows:
+            weekly[weekday] = windows
+    return weekly
+
+
+def _random_changes(rng: random.Random, first: dt.date, days: int) -> list[rules.ScheduleChange]:
+    changes = []
+    for _ in range(rng.randrange(0, 6)):
+        date_from = first + dt.timedelta(days=rng.randrange(-5, days + 5))
+        date_to = date_from + dt.timedelta(days=rng.choice((0, 0, 1, 3, 10)))
+        if rng.random() < 0.5:
+            changes.append(rules.ScheduleChange(ExceptionKind.DAY_OFF, date_from, date_to))
+        else:
+            start = rng.randrange(0, 80) * 15
+            end = min(start + rng.randrange(1, 20) * 15, 23 * 60 + 45)
+            changes.append(
+                rules.ScheduleChange(
+                    ExceptionKind.EXTRA_HOURS,
+                    date_from,
+                    date_to,
+                    dt.time(start // 60, start % 60),
+                    dt.time(end // 60, end % 60),
+                )
+            )
+    return changes
+
+
+@pytest.mark.parametrize(
+    "zone",
+    ["Europe/London", "Australia/Lord_Howe", "America/Havana", "America/Santiago", "UTC"],
+)
+def test_offered_minutes_per_doctor_equal_the_day_by_day_computation(zone):
+    """Utilisation counts each doctor's steady days per weekday instead of working out every
+    doctor-day; on random schedules, with exceptions and across daylight-saving changes
+    (30-minute ones, and at midnight), it gives the minutes of the day-by-day computation."""
+    tz = ZoneInfo(zone)
+    rng = random.Random(zone)
+    for first, length in ((dt.date(2031, 1, 1), 365), (dt.date(2031, 3, 28), 5), (MONDAY, 1)):
+        days_ = [first + dt.timedelta(days=i) for i in range(length)]
+        weekly = {pk: _random_week(rng) for pk in range(1, 13)}
+        weekly[13] = {}  # no weekly hours, only exceptions
+        changes = {pk: _random_changes(rng, first, length) for pk in range(1, 14)}
+        expected = {
+            pk: offered_minutes(
+                {day: rules.windows_of_date(day, weekly[pk], changes[pk]) for day in days_}, tz
+            )
+            for pk in weekly
+        }
+        assert offered_minutes_per_doctor(list(weekly), days_, weekly, changes, tz) == expected
+
+
+def _add_at(visit_type, start: dt.datetime, status: str, rng: random.Random) -> Appointment:
+    """An appointment at an instant (either reading of an hour that occurs twice), with random
+    payment, walk-in, lead and waiting times to the microsecond."""
+    end = start + dt.timedelta(minutes=visit_type.duration_minutes)
+    buffer = dt.timedelta(minutes=5)
+    checked_in = completed = None
+    if status in (Status.COMPLETED, Status.CHECKED_IN) and rng.random() < 0.9:
+        checked_in = start + dt.timedelta(seconds=rng.randrange(-600, 900))
+        if status == Status.COMPLETED and rng.random() < 0.9:
+            completed = checked_in + dt.timedelta(
+                microseconds=rng.randrange(60 * 10**6, 4000 * 10**6)
+            )
+    return Appointment.objects.create(
+        reference=f"AN{next(_references):06d}",
+        doctor=visit_type.doctor,
+        patient=make_user(Role.PATIENT),
+        visit_type=visit_type,
+        start=start,
+        end=end,
+        buffer_before=buffer,
+        buffer_after=buffer,
+        blocked_start=start - buffer,
+        blocked_end=end + buffer,
+        status=status,
+        created_at=start - dt.timedelta(microseconds=rng.randrange(1, 20 * 86400 * 10**6)),
+        checked_in_at=checked_in,
+        completed_at=completed,
+        price=visit_type.price,
+        payment_status=rng.choice(list(PaymentStatus.values)),
+        walk_in=rng.random() < 0.1,
+        hold_kind=HoldKind.PAYMENT if status == Status.HELD else "",
+        hold_expires_at=start if status == Status.HELD else None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("zone", "first"),
+    [("Europe/London", dt.date(2031, 10, 22)), ("Australia/Lord_Howe", dt.date(2031, 10, 1))],
+)
+def test_grouped_figures_equal_a_row_by_row_computation(settings, zone, first):
+    """The per-doctor figures come from one query per doctor and status (averages = sums ÷
+    counts) and the date x hour cells from counts per start time moved into the zone
+    afterwards; on random appointments across a daylight-saving change (both readings of the
+    repeated hour, a 30-minute change) they equal a computation row by row in Python, and
+    the averages equal the database's own AVG to the microsecond."""
+    settings.TIME_ZONE = zone
+    tz = ZoneInfo(zone)
+    rng = random.Random(zone)
+    last = first + dt.timedelta(days=7)
+    visit_types = []
+    for n in range(3):
+        doctor = DoctorFactory(name=f"Dr Random {n}", slug=f"random-{n}")
+        give_week(doctor, (("00:00", "23:45"),))
+        visit_types.append(VisitTypeFactory(doctor=doctor, duration_minutes=30, price=10 + n))
+    statuses = [*APPOINTMENT_STATUSES, Status.HELD, Status.RELEASED]
+    begin = dt.datetime.combine(first - dt.timedelta(days=1), dt.time(20), tzinfo=tz)
+    for visit_type in visit_types:
+        for k in range(0, 9 * 36, 3):  # every 2 hours over 9 days, some left free
+            if rng.random() < 0.6:
+                start = (begin + dt.timedelta(minutes=40 * k + 40 * rng.randrange(3))).astimezone(
+                    dt.UTC
+                )
+                _add_at(visit_type, start, rng.choice(statuses), rng)
+
+    scope = Scope(first, last)
+    figures = Report(scope)
+    lower, upper = scope.bounds
+    rows = [
+        a
+        for a in Appointment.objects.all()
+        if a.status in APPOINTMENT_STATUSES and lower <= a.start < upper
+    ]
+    assert len(rows) > 100
+
+    def counts(group) -> dict:
+        return {s: sum(1 for a in group if a.status == s) for s in APPOINTMENT_STATUSES}
+
+    def average(values):
+        return sum(values, dt.timedelta()) / len(values) if values else None
+
+    for row in figures.per_doctor:
+        own = [a for a in rows if a.doctor_id == row.doctor_id]
+        assert {s: row.counts.of(s) for s in APPOINTMENT_STATUSES} == counts(own)
+    booked = [a for a in rows if a.status != Status.CANCELLED]
+    for row in figures.utilisation.rows:
+        own = [a for a in booked if a.doctor_id == row.doctor_id]
+        minutes_ = sum((a.end - a.start for a in own), dt.timedelta()).total_seconds() / 60
+        assert row.booked_minutes == round(minutes_)
+    waits = {
+        a.pk: a.completed_at - a.checked_in_at
+        for a in rows
+        if a.status == Status.COMPLETED and a.checked_in_at and a.completed_at
+    }
+    leads = {a.pk: a.start - a.created_at for a in booked if not a.walk_in}
+    for figure, values, expression in (
+        (figures.waiting, waits, WAIT),
+        (figures.lead_time, leads, LEAD),
+    ):
+        in_db = dict(
+            Appointment.objects.filter(pk__in=list(values))
+            .values("doctor_id")
+            .annotate(average=Avg(expression))
+            .values_list("doctor_id", "average")
+        )
+        for row in figure.rows:
+            own = [v for a in rows if a.doctor_id == row.doctor_id for v in [values.get(a.pk)] if v]
+            assert (row.stats.count, row.stats.average) == (len(own), average(own))
+            assert abs(row.stats.average - in_db[row.doctor_id]) <= dt.timedelta(microseconds=1)
+        assert figure.total.stats.average == average(list(values.values()))
+    for row in figures.money.rows:
+        own = [a for a in rows if a.doctor_id == row.doctor_id]
+        for status, found in (
+            (PaymentStatus.PAID, row.revenue),
+            (PaymentStatus.REFUNDED, row.refunds),
+        ):
+            assert found == sum((a.price for a in own if a.payment_status == status), Decimal("0"))
+
+    local = [(a, a.start.astimezone(tz)) for a in rows]
+    for row in figures.per_day:
+        on_day = [a for a, when in local if when.date() == row.day]
+        assert {s: row.counts.of(s) for s in APPOINTMENT_STATUSES} == counts(on_day)
+    for row in figures.per_weekday:
+        on_weekday = [a for a, when in local if when.isoweekday() == row.weekday]
+        assert {s: row.counts.of(s) for s in APPOINTMENT_STATUSES} == counts(on_weekday)
+    cells: dict[tuple[int, int], int] = {}
+    for a, when in local:
+        if a.status != Status.CANCELLED:
+            key = (when.isoweekday(), when.hour)
+            cells[key] = cells.get(key, 0) + 1
+    assert figures.peak_hours.cells == cells
 
 
 # --- Queries ----------------------------------------------------------------------------------

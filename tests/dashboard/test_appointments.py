@@ -23,6 +23,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.html import conditional_escape
 
 from booking import selectors, services
 from booking.exceptions import RescheduleCutoff
@@ -494,6 +495,64 @@ def test_export_links_carry_the_filters_but_not_the_page(desk, visit_type):
         "export": ["csv"],
     }
     assert parse_qs(urlsplit(links["Excel (XLSX)"]).query)["export"] == ["xlsx"]
+
+
+def _cells(html: str) -> list[list[str]]:
+    """The cells of each body row of the list's table, as HTML, whitespace between tags gone."""
+    body = re.search(r'<table class="listing">.*?<tbody\s*>(.*?)</tbody>', html, re.S).group(1)
+    return [
+        [cell.strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
+    ]
+
+
+def test_list_rows_show_what_the_tables_columns_render(settings, client):
+    """The rows are written in one pass (not cell by cell through django-tables2): every cell is
+    what the column renders — clinic-zone times, escaped names — and rows alternate even/odd."""
+    settings.TIME_ZONE = "Pacific/Auckland"
+    _, visit_type = bookable_doctor(name="Dr <i>Ada</i> & Co")
+    patients = [make_user(Role.PATIENT, full_name=f"Ann <b>{n}</b> & Sons") for n in range(3)]
+    for patient, start in zip(patients, free_starts(visit_type, 3), strict=True):
+        book(visit_type, start, patient=patient)
+    client.force_login(make_user(Role.RECEPTIONIST))
+    response = client.get(LIST_URL)
+    table = response.context["table"]
+    expected = [  # as django-tables2's template shows each cell: {{ cell }}, autoescaped
+        [conditional_escape(row.get_cell(column.name)) for column in table.columns]
+        for row in table.rows
+    ]
+    assert _cells(response.content.decode()) == expected
+    html = response.content.decode()
+    assert "Ann &lt;b&gt;0&lt;/b&gt; &amp; Sons" in html and "<b>0</b>" not in html
+    assert "Dr &lt;i&gt;Ada&lt;/i&gt; &amp; Co" in html
+    first = table.rows[0].record
+    local = first.start.astimezone(dt.timezone(dt.timedelta(hours=13)))  # NZDT in March
+    assert expected[0][1] == local.strftime("%a %-d %b %Y, %H:%M")
+    assert re.findall(r'<tr class="(even|odd)">', html) == ["even", "odd", "even"]
+
+
+def test_an_empty_list_says_so_across_the_table(desk):
+    cells = _cells(desk.get(LIST_URL, {"q": "nobody at all"}).content.decode())
+    assert cells == [["No appointments match."]]
+
+
+def test_a_warm_list_compiles_no_template(desk, visit_type, monkeypatch):
+    """Templates come compiled from the cached loader: nothing is compiled per request (the
+    date columns of django-tables2 compiled one template per cell)."""
+    from django.template import base
+
+    book_many(visit_type, 3)
+    assert desk.get(LIST_URL).status_code == 200  # fills the template cache
+    compiled = []
+    original = base.Template.__init__
+
+    def counting(self, template_string, *args, **kwargs):
+        compiled.append(str(template_string)[:60])
+        original(self, template_string, *args, **kwargs)
+
+    monkeypatch.setattr(base.Template, "__init__", counting)
+    assert desk.get(LIST_URL).status_code == 200
+    assert compiled == []
 
 
 # --- Query counts -----------------------------------------------------------------------------
