@@ -59,13 +59,13 @@ MY_DATA_URL = "/portal/my-data/"
 PORTAL_HOME_URL = "/portal/"
 
 # Pinned query counts: a change here is a deliberate decision, not an accident. Upcoming: session,
-# user, the user's groups (role), the appointments (doctor, patient, visit type, record joined),
+# user with its role (one read), the appointments (doctor, patient, visit type, record joined),
 # the clinic details, the site, view restrictions, two page reads for the menu, and the session
 # save (savepoint, update, release) of SESSION_SAVE_EVERY_REQUEST. (The two permission lookups of
 # Wagtail's user bar are gone: the page is for patients only, and the bar shows them nothing.)
-LIST_QUERIES = 12
+LIST_QUERIES = 11
 # History: the same plus the paginator's count.
-HISTORY_QUERIES = 13
+HISTORY_QUERIES = 12
 
 SLOT_LINK = re.compile(r'<a class="slot" href="([^"]+)"')
 DETAIL_LINK = re.compile(r'href="/portal/appointments/([0-9A-Z]+)/"')

@@ -28,11 +28,11 @@ TODAY = dt.date(2031, 3, 3)
 URL = "/admin/clinic/activity/"
 CSV_HEADER = ["When", "Who", "Action", "Target", "Details", "IP address"]
 PAGE_SIZE = 50
-# Pinned, whatever the number of events and with or without filters: session, user, the user's
-# permissions (two reads), Wagtail's user profile, the user's groups (role), the paginator's
-# count, Wagtail's menu (locales, page and collection permissions, a page), the page of events
-# (no joins: who and what are stored as text) and the session save (savepoint, update, release).
-LIST_QUERIES = 15
+# Pinned, whatever the number of events and with or without filters: session, user with its role
+# (one read), the user's permissions (two reads), Wagtail's user profile, the paginator's count,
+# Wagtail's menu (locales, page and collection permissions, a page), the page of events (no
+# joins: who and what are stored as text) and the session save (savepoint, update, release).
+LIST_QUERIES = 14
 
 
 @pytest.fixture(autouse=True)

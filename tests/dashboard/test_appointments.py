@@ -45,11 +45,11 @@ GRID = ("09:00", "09:40", "10:20", "11:00", "11:40", "12:20")
 CSV_HEADER = ["Reference", "When", "Patient", "Doctor", "Visit", "Status", "Booked"]
 CLINICAL_WORDS = ("Acute bronchitis", "Amoxicillin", "Full blood count", "Cough for ten days")
 # Pinned for the list, whatever the number of appointments and with or without filters: session,
-# user, the user's permissions (two reads), Wagtail's user profile, the user's groups (role), the
+# user with its role (one read), the user's permissions (two reads), Wagtail's user profile, the
 # paginator's count, Wagtail's menu (locales, page and collection permissions), the count of the
 # doctor choices, the page of rows (doctor, patient, visit type and record joined) and the
 # session save (savepoint, update, release).
-LIST_QUERIES = 15
+LIST_QUERIES = 14
 # Filtering by doctor validates the chosen doctor: one more read.
 LIST_QUERIES_FILTERED_BY_DOCTOR = LIST_QUERIES + 1
 # With two doctors the doctor filter is shown, and rendering its <select> reads the doctors.

@@ -34,10 +34,10 @@ BOOK_URL = "/admin/clinic/book/"
 REGISTER_URL = "/admin/clinic/book/register/"
 SLOT_LINK = re.compile(r'<a class="cp-slot" href="([^"]+)"')
 WALK_IN_LINK = re.compile(r'<a class="cp-slot cp-slot--walkin" href="([^"]+)"')
-# Pinned: session, user, the user's groups (role), the Wagtail admin's permission and menu reads
+# Pinned: session, user with its role (one read), the Wagtail admin's permission and menu reads
 # (seven), the search itself (one query, profiles joined), and the session save (savepoint,
 # update, release). The same however many patients match.
-SEARCH_QUERIES = 13
+SEARCH_QUERIES = 12
 
 
 def choose_url(patient, **query) -> str:

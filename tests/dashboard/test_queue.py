@@ -29,14 +29,14 @@ TODAY = dt.date(2031, 3, 3)  # a Monday
 YESTERDAY = TODAY - dt.timedelta(days=1)
 QUEUE_URL = "/admin/clinic/queue/"
 CHECK_INS = ("08:50", "09:35", "09:45")
-# Pinned, the same for 3 and 9 patients in the queue. The front desk: session, user, the user's
-# permissions (two reads), Wagtail's user profile, the user's groups (role), the doctor asked
+# Pinned, the same for 3 and 9 patients in the queue. The front desk: session, user with its
+# role (one read), the user's permissions (two reads), Wagtail's user profile, the doctor asked
 # for, the queue (doctor, patient, visit type and record joined), the doctor tabs with their
 # counts, Wagtail's menu (locales, page and collection permissions) and the session save
 # (savepoint, update, release).
-DESK_QUEUE_QUERIES = 15
+DESK_QUEUE_QUERIES = 14
 # A doctor: their own doctor profile instead of the doctor asked for, and no tabs.
-DOCTOR_QUEUE_QUERIES = 14
+DOCTOR_QUEUE_QUERIES = 13
 
 
 @pytest.fixture(autouse=True)
