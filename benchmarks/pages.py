@@ -395,7 +395,13 @@ def main() -> None:
     parser.add_argument("--no-preload", action="store_true", help="gunicorn without --preload")
     parser.add_argument("--reuse", action="store_true", help="skip the reset and the load")
     parser.add_argument("--pages", default="staff,portal,history", help="staff,portal,history")
-    parser.add_argument("--profile", type=int, default=0, metavar="N", help="profile N renders")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="profile N in-process renders of each page",
+    )
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     database_name(url)
@@ -498,8 +504,10 @@ def main() -> None:
         f"total {time.perf_counter() - started_all:.0f} s"
     )
     if args.profile:
-        print()
-        profile(STAFF_LIST, DESK_EMAIL, args.profile)
+        emails = {STAFF_LIST: DESK_EMAIL, PORTAL_LIST: PORTAL_EMAIL, PORTAL_HISTORY: PORTAL_EMAIL}
+        for path, *_ in wanted:
+            print()
+            profile(path, emails[path], args.profile)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 """Response headers the security baseline asks for beyond Django's own middleware, and the
 request context of the activity log."""
 
+import time
+
 from csp.constants import UNSAFE_INLINE
 from csp.middleware import CSPMiddleware
 from django.conf import settings
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 from clinic_site import activity
@@ -58,3 +61,38 @@ class ActivityContextMiddleware:
             return self.get_response(request)
         finally:
             activity.request_finished(token)
+
+
+class IdleSessionMiddleware(SessionMiddleware):
+    """Django's session middleware with the idle timeout refreshed at most once a minute.
+
+    A session lives `SESSION_COOKIE_AGE` seconds after it was last saved. Saving it on every
+    request (`SESSION_SAVE_EVERY_REQUEST`) costs each signed-in page an UPDATE and a commit;
+    here a request saves it only when it changed or when its last refresh is at least
+    `CLINIC_SESSION_REFRESH_SECONDS` old, so a session ends between `SESSION_COOKIE_AGE` minus
+    that interval and `SESSION_COOKIE_AGE` after the last request.
+    """
+
+    REFRESHED_KEY = "_clinic_refreshed"
+
+    def process_response(self, request, response):
+        session = getattr(request, "session", None)
+        if session is not None and not session.is_empty():
+            now = int(time.time())
+            refreshed = session.get(self.REFRESHED_KEY)  # loads it if the request did not
+            stale = (
+                session.modified
+                or not isinstance(refreshed, int)
+                or now - refreshed >= settings.CLINIC_SESSION_REFRESH_SECONDS
+            )
+            # A key that loaded nothing (an expired or unknown session) leaves it empty.
+            if stale and not session.is_empty():
+                session[self.REFRESHED_KEY] = now
+        return super().process_response(request, response)
+
+
+def session_refreshed_at_login(sender, request, user, **kwargs):
+    """`user_logged_in`: a signed-in session starts its idle time now (it is saved anyway)."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session[IdleSessionMiddleware.REFRESHED_KEY] = int(time.time())

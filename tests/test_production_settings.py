@@ -128,7 +128,8 @@ def test_production_security_settings():
         "'SECURE_HSTS_SECONDS': s.SECURE_HSTS_SECONDS,"
         "'SECURE_HSTS_INCLUDE_SUBDOMAINS': s.SECURE_HSTS_INCLUDE_SUBDOMAINS,"
         "'SESSION_COOKIE_AGE': s.SESSION_COOKIE_AGE,"
-        "'SESSION_SAVE_EVERY_REQUEST': s.SESSION_SAVE_EVERY_REQUEST,"
+        "'SESSION_REFRESH_SECONDS': s.CLINIC_SESSION_REFRESH_SECONDS,"
+        "'IDLE_SESSIONS': 'clinic_site.middleware.IdleSessionMiddleware' in s.MIDDLEWARE,"
         "'AXES_FAILURE_LIMIT': s.AXES_FAILURE_LIMIT,"
         "'AXES_COOLOFF_SECONDS': s.AXES_COOLOFF_TIME.total_seconds(),"
         "'PASSWORD_HASHER': s.PASSWORD_HASHERS[0] if hasattr(s, 'PASSWORD_HASHERS') else None,"
@@ -148,7 +149,8 @@ def test_production_security_settings():
     assert values["SECURE_HSTS_SECONDS"] >= 31_536_000
     assert values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
     assert values["SESSION_COOKIE_AGE"] == 30 * 60
-    assert values["SESSION_SAVE_EVERY_REQUEST"] is True
+    assert values["SESSION_REFRESH_SECONDS"] == 60
+    assert values["IDLE_SESSIONS"] is True
     assert values["AXES_FAILURE_LIMIT"] == 5
     assert values["AXES_COOLOFF_SECONDS"] == 15 * 60
     assert "MD5" not in values["PASSWORD_HASHER"]

@@ -12,11 +12,14 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
 
+        from clinic_site.middleware import session_refreshed_at_login
+
         from .activity_receivers import connect
         from .mfa import on_login
 
         connect()
         user_logged_in.connect(on_login, dispatch_uid="accounts.mfa.on_login")
+        user_logged_in.connect(session_refreshed_at_login, dispatch_uid="session_refreshed")
 
 
 class ClinicWagtailUsersConfig(WagtailUsersAppConfig):

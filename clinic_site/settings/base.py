@@ -80,7 +80,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session middleware, saving an unchanged session at most once a minute.
+    "clinic_site.middleware.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -174,9 +175,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Idle timeout: the session lives SESSION_COOKIE_AGE seconds after the last request.
+# Idle timeout: the session lives SESSION_COOKIE_AGE seconds after the last request, refreshed
+# by a request at most every CLINIC_SESSION_REFRESH_SECONDS (clinic_site.middleware
+# .IdleSessionMiddleware): an unchanged session is not written back on every page.
 SESSION_COOKIE_AGE = env.int("CLINIC_SESSION_IDLE_MINUTES", default=30) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+CLINIC_SESSION_REFRESH_SECONDS = 60
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -59,13 +59,14 @@ MY_DATA_URL = "/portal/my-data/"
 PORTAL_HOME_URL = "/portal/"
 
 # Pinned query counts: a change here is a deliberate decision, not an accident. Upcoming: session,
-# user with its role (one read), the appointments (doctor, patient, visit type, record joined),
-# the clinic details, the site, view restrictions, two page reads for the menu, and the session
-# save (savepoint, update, release) of SESSION_SAVE_EVERY_REQUEST. (The two permission lookups of
-# Wagtail's user bar are gone: the page is for patients only, and the bar shows them nothing.)
-LIST_QUERIES = 11
+# user with its role (one read), the appointments (doctor, patient, visit type, record joined)
+# and the clinic details. The menu and the directory's link come from the site shell's cache
+# (home/shell.py), and an unchanged session is refreshed at most once a minute, so neither reads
+# nor writes here. (The two permission lookups of Wagtail's user bar are gone: the page is for
+# patients only, and the bar shows them nothing.)
+LIST_QUERIES = 4
 # History: the same plus the paginator's count.
-HISTORY_QUERIES = 12
+HISTORY_QUERIES = 5
 
 SLOT_LINK = re.compile(r'<a class="slot" href="([^"]+)"')
 DETAIL_LINK = re.compile(r'href="/portal/appointments/([0-9A-Z]+)/"')

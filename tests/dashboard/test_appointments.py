@@ -47,9 +47,9 @@ CLINICAL_WORDS = ("Acute bronchitis", "Amoxicillin", "Full blood count", "Cough 
 # Pinned for the list, whatever the number of appointments and with or without filters: session,
 # user with its role (one read), the user's permissions (two reads), Wagtail's user profile, the
 # paginator's count, Wagtail's menu (locales, page and collection permissions), the count of the
-# doctor choices, the page of rows (doctor, patient, visit type and record joined) and the
-# session save (savepoint, update, release).
-LIST_QUERIES = 14
+# doctor choices and the page of rows (doctor, patient, visit type and record joined). No session
+# save: an unchanged session is refreshed at most once a minute.
+LIST_QUERIES = 11
 # Filtering by doctor validates the chosen doctor: one more read.
 LIST_QUERIES_FILTERED_BY_DOCTOR = LIST_QUERIES + 1
 # With two doctors the doctor filter is shown, and rendering its <select> reads the doctors.

@@ -35,9 +35,9 @@ REGISTER_URL = "/admin/clinic/book/register/"
 SLOT_LINK = re.compile(r'<a class="cp-slot" href="([^"]+)"')
 WALK_IN_LINK = re.compile(r'<a class="cp-slot cp-slot--walkin" href="([^"]+)"')
 # Pinned: session, user with its role (one read), the Wagtail admin's permission and menu reads
-# (seven), the search itself (one query, profiles joined), and the session save (savepoint,
-# update, release). The same however many patients match.
-SEARCH_QUERIES = 12
+# (seven) and the search itself (one query, profiles joined); no session save (an unchanged
+# session is refreshed at most once a minute). The same however many patients match.
+SEARCH_QUERIES = 9
 
 
 def choose_url(patient, **query) -> str:

@@ -27,16 +27,17 @@ YESTERDAY = TODAY - dt.timedelta(days=1)
 DAY = TODAY + dt.timedelta(days=2)
 HOME = "/admin/"
 GRID = ("09:00", "09:40", "10:20", "11:00", "11:40", "12:20")
-# Pinned, the same for a quiet day and a full one (more rows than the panels show). Seventeen
+# Pinned, the same for a quiet day and a full one (more rows than the panels show). Fourteen
 # are the page's furniture: session, user with its role (one read), the user's permissions (two
 # reads), Wagtail's user profile, Wagtail's menu (page and collection permissions, locales),
-# Wagtail's own home panels (workflow states, tasks twice, approval groups, recent edits, pages)
-# and the session save (savepoint, update, release). The front desk's panel adds five: arrivals
-# and their count, requests and their count, the queues (one aggregate over the doctors).
-DESK_HOME_QUERIES = 22
+# Wagtail's own home panels (workflow states, tasks twice, approval groups, recent edits, pages);
+# no session save (an unchanged session is refreshed at most once a minute). The front desk's
+# panel adds five: arrivals and their count, requests and their count, the queues (one aggregate
+# over the doctors).
+DESK_HOME_QUERIES = 19
 # A doctor's panel adds five too: their doctor profile, today's schedule, requests and their
 # count, records to finish.
-DOCTOR_HOME_QUERIES = 22
+DOCTOR_HOME_QUERIES = 19
 
 
 @pytest.fixture(autouse=True)

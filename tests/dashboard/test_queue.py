@@ -32,11 +32,11 @@ CHECK_INS = ("08:50", "09:35", "09:45")
 # Pinned, the same for 3 and 9 patients in the queue. The front desk: session, user with its
 # role (one read), the user's permissions (two reads), Wagtail's user profile, the doctor asked
 # for, the queue (doctor, patient, visit type and record joined), the doctor tabs with their
-# counts, Wagtail's menu (locales, page and collection permissions) and the session save
-# (savepoint, update, release).
-DESK_QUEUE_QUERIES = 14
+# counts and Wagtail's menu (locales, page and collection permissions). No session save: an
+# unchanged session is refreshed at most once a minute.
+DESK_QUEUE_QUERIES = 11
 # A doctor: their own doctor profile instead of the doctor asked for, and no tabs.
-DOCTOR_QUEUE_QUERIES = 13
+DOCTOR_QUEUE_QUERIES = 10
 
 
 @pytest.fixture(autouse=True)

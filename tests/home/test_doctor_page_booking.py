@@ -32,8 +32,9 @@ GRID = ("09:00", "09:40", "10:20", "11:00", "11:40", "12:20")
 # Pinned: a change here is a deliberate decision, not an accident. Anonymous visitor: Wagtail's
 # routing (site, page tree, aliases, view restrictions: 8), the doctor with specialties, photo and
 # renditions (4), the panel's visit types and policies (2), then weekly windows, exceptions and
-# busy ranges for the next slots (3), the clinic details and the menu (4).
-DOCTOR_PAGE_QUERIES = 21
+# busy ranges for the next slots (3) and the clinic details (1); the menu comes from the site
+# shell's cache (home/shell.py).
+DOCTOR_PAGE_QUERIES = 18
 
 SLOT_LINK = re.compile(r'<a class="slot" href="([^"]+)"')
 
