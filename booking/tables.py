@@ -33,6 +33,7 @@ class AppointmentTable(tables.Table):
     created_at = tables.DateTimeColumn(verbose_name="Booked", format=CREATED_FORMAT)
 
     row_noun = "appointment"  # for "Page 1 of 3 · 60 appointments"
+    region_label = "appointments"  # names the table's scrolling region
 
     class Meta:
         model = Appointment

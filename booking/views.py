@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -23,7 +23,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import dateformat, timezone
 from django.views import View
 
@@ -102,6 +102,40 @@ def _picker_url(doctor: Doctor, visit_type: VisitType, week: date) -> str:
 def _review_url(doctor: Doctor, visit_type: VisitType, start: datetime) -> str:
     query = urlencode({"visit_type": visit_type.pk, "start": start.isoformat()})
     return f"{reverse('booking:review', args=[doctor.slug])}?{query}"
+
+
+def pending_booking(url: str | None) -> dict | None:
+    """The slot a visitor chose before being asked to sign in or register, read back from the
+    review URL they will return to (`next`): doctor, visit type, start and end in the clinic's
+    zone, and the picker to choose again. None for any other URL or a slot no longer bookable
+    by its description (a doctor gone, a visit type withdrawn): the page then says nothing."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    try:
+        match = resolve(parts.path)
+    except Resolver404:
+        return None
+    if match.view_name != "booking:review":
+        return None
+    query = parse_qs(parts.query)
+    start = parse_query_datetime((query.get("start") or [""])[0])
+    wanted = (query.get("visit_type") or [""])[0]
+    try:
+        doctor = _bookable_doctor(match.kwargs["slug"])
+    except Http404:
+        return None
+    visit_type = _chosen_visit_type(doctor, wanted)
+    if start is None or visit_type is None or str(visit_type.pk) != wanted:
+        return None
+    local = start.astimezone(clinic_tz())
+    return {
+        "doctor": doctor,
+        "visit_type": visit_type,
+        "start": local,
+        "end": local + timedelta(minutes=visit_type.duration_minutes),
+        "picker_url": _picker_url(doctor, visit_type, local.date()),
+    }
 
 
 # --- The slot picker --------------------------------------------------------------------------
@@ -488,6 +522,18 @@ _EVENT_TITLES = {
 }
 
 
+def _book_again_url(appointment) -> str | None:
+    """For a cancelled or missed visit: the doctor's slot picker on the same visit type, when the
+    doctor still takes bookings online."""
+    if appointment.status not in (Status.CANCELLED, Status.NO_SHOW, Status.RELEASED):
+        return None
+    doctor, visit_type = appointment.doctor, appointment.visit_type
+    if not (doctor.is_active and doctor.accepting_bookings):
+        return None
+    url = reverse("booking:pick", args=[doctor.slug])
+    return f"{url}?visit_type={visit_type.pk}" if visit_type.is_active else url
+
+
 class AppointmentDetailView(PatientPortalMixin, View):
     def get(self, request, reference: str):
         appointment = selectors.appointment_history(
@@ -510,6 +556,7 @@ class AppointmentDetailView(PatientPortalMixin, View):
                 "timeline": timeline(appointment, request.user),
                 "reschedules": list(appointment.reschedules.all()),
                 "has_summary": appointment.status == Status.COMPLETED,
+                "book_again_url": _book_again_url(appointment),
                 # How to get there or join only matters while the visit is still ahead.
                 "is_ahead": appointment.status in selectors.UPCOMING_STATUSES
                 and appointment.end > now,

@@ -6,7 +6,10 @@ import time
 from csp.constants import UNSAFE_INLINE
 from csp.middleware import CSPMiddleware
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.sessions.middleware import SessionMiddleware
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 from clinic_site import activity
@@ -32,6 +35,36 @@ class PrivateResponseMiddleware:
             patch_cache_control(response, no_store=True, private=True)
         response.headers.setdefault("Permissions-Policy", settings.CLINIC_PERMISSIONS_POLICY)
         return response
+
+
+class StaffAreaMiddleware:
+    """A signed-in person who may not use the staff dashboard never enters it.
+
+    Wagtail answers such a request with a redirect to the sign-in page, which sends a signed-in
+    user straight back: an endless loop. Here a patient opening any `/admin/` URL goes to their
+    portal in one redirect, with a message; a staff account without dashboard access (a role
+    set up wrongly) gets the 403 page. Anonymous visitors keep Wagtail's way: sign in first.
+    """
+
+    PREFIX = "/admin/"
+    MESSAGE = "The staff dashboard is for clinic staff only. Here is your patient portal."
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            request.path_info.startswith(self.PREFIX)
+            and user is not None
+            and user.is_authenticated
+            and not user.has_perm("wagtailadmin.access_admin")
+        ):
+            if user.uses_admin_area or request.headers.get("x-requested-with") == "XMLHttpRequest":
+                raise PermissionDenied
+            messages.info(request, self.MESSAGE)
+            return redirect("portal:home")
+        return self.get_response(request)
 
 
 class ClinicCSPMiddleware(CSPMiddleware):

@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/screenshots.py            # all pages
     .venv/bin/python scripts/screenshots.py home login # just these
+    .venv/bin/python scripts/screenshots.py --out docs/screenshots/before dashboard-queue
 
 Starts its own server on a throw-away SQLite database with the demo data (var/screenshots/),
 so it never touches the development database. PNGs go to docs/screenshots/.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -31,7 +33,7 @@ LAUNCH_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-VIEWPORTS = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 375, "height": 812}}
+VIEWPORTS = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
 PATIENT = ("patient@clinic.test", "Demo-pass-2026!")
 RECEPTION = ("reception@clinic.test", "Demo-pass-2026!")
 DOCTOR = ("doctor@clinic.test", "Demo-pass-2026!")
@@ -52,7 +54,33 @@ def _register_with_errors(page, base: str) -> None:
     page.fill("#id_password1", "short")
     page.fill("#id_password2", "short")
     page.fill("#id_full_name", "Nora Quinn")
-    page.fill("#id_date_of_birth", "2090-01-01")
+    page.fill("#id_date_of_birth_0", "1")
+    page.fill("#id_date_of_birth_1", "1")
+    page.fill("#id_date_of_birth_2", "2090")
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def _slot_signed_out(page, base: str, then: str | None = None) -> None:
+    """A visitor picks a time: the sign-in page that keeps it in sight (then registration)."""
+    page.goto(f"{base}/book/amelia-hart/")
+    page.locator("a.slot").first.click()
+    page.wait_for_load_state("networkidle")
+    if then:
+        page.locator("#main").get_by_role("link", name=then).click()
+        page.wait_for_load_state("networkidle")
+
+
+def _code_page(page, base: str) -> None:
+    _slot_signed_out(page, base, then="Create an account")
+    page.fill("#id_email", f"new.patient.{int(time.time() * 1000)}@example.test")
+    page.fill("#id_password1", "Quiet-river-2026")
+    page.fill("#id_password2", "Quiet-river-2026")
+    page.fill("#id_full_name", "Nora Quinn")
+    page.fill("#id_date_of_birth_0", "3")
+    page.fill("#id_date_of_birth_1", "2")
+    page.fill("#id_date_of_birth_2", "1990")
+    page.fill("#id_phone", "+44 7700 900111")
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
 
@@ -94,7 +122,8 @@ def _doctor_record(page, base: str) -> None:
     page.goto(f"{base}/admin/clinic/queue/")
     page.locator("table.cp-queue a").first.click()
     page.wait_for_load_state("networkidle")
-    page.get_by_role("link", name="Start the record").click()
+    # "Continue the record" once an earlier shot (the other width) has started it.
+    page.get_by_role("link", name=re.compile(r"^(Start|Continue) the record$")).click()
     page.wait_for_load_state("networkidle")
     page.fill("#id_diagnosis", "Acute viral upper respiratory tract infection")
     page.fill("#id_notes", "Three days of sore throat and cough. Chest clear. Rest and fluids.")
@@ -123,6 +152,13 @@ SHOTS = {
     "register": ("/accounts/register/", None, None),
     "register-errors": (None, None, _register_with_errors),
     "login": ("/accounts/login/", None, None),
+    "login-with-slot": (None, None, _slot_signed_out),
+    "register-with-slot": (
+        None,
+        None,
+        functools.partial(_slot_signed_out, then="Create an account"),
+    ),
+    "verify-with-slot": (None, None, _code_page),
     "portal": ("/portal/", PATIENT, None),
     "profile": ("/accounts/profile/", PATIENT, None),
     "profile-edit": ("/accounts/profile/edit/", PATIENT, None),
@@ -194,7 +230,10 @@ def _start_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("names", nargs="*", help=f"any of: {', '.join(SHOTS)}")
+    parser.add_argument("--out", type=Path, default=OUT, help="where the PNGs go")
+    parser.add_argument("--widths", default="desktop,phone", help="desktop,phone")
     args = parser.parse_args()
+    out = args.out.resolve()
     names = args.names or list(SHOTS)
     unknown = set(names) - set(SHOTS)
     if unknown:
@@ -202,7 +241,7 @@ def main() -> None:
 
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
-    OUT.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "clinic_site.settings.dev",
@@ -216,14 +255,14 @@ def main() -> None:
 
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-            for viewport_name, viewport in VIEWPORTS.items():
+            for viewport_name in args.widths.split(","):
+                viewport = VIEWPORTS[viewport_name]
                 for name in names:
                     dashboard = name.startswith("dashboard-")
-                    if dashboard and viewport_name != "desktop":
-                        continue  # the staff dashboard is a desk-top tool: one width is enough
                     path, account, action = SHOTS[name]
                     # Wagtail's admin scrolls inside its own panes: give it a tall window.
-                    size = {**viewport, "height": 1500} if dashboard else viewport
+                    tall = {"desktop": 1500, "phone": 2400}[viewport_name]
+                    size = {**viewport, "height": tall} if dashboard else viewport
                     context = browser.new_context(viewport=size, device_scale_factor=1)
                     page = context.new_page()
                     if account:
@@ -240,9 +279,9 @@ def main() -> None:
                         " window.scrollTo(0, 0); }"
                     )
                     page.wait_for_load_state("networkidle")
-                    target = OUT / f"{name}-{viewport_name}.png"
+                    target = out / f"{name}-{viewport_name}.png"
                     page.screenshot(path=str(target), full_page=True)
-                    print(f"wrote {target.relative_to(ROOT)}")
+                    print(f"wrote {target}")
                     context.close()
             browser.close()
     finally:

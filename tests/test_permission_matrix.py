@@ -11,8 +11,9 @@ screens say the account is not linked; there is no queue to act on: 404). The wo
 once for the module inside a transaction; each cell runs in a savepoint, so a POST that changes
 something is rolled back before the next.
 
-Outcomes of the web pages follow Wagtail's admin wrapper: a signed-in user without admin access
-(a patient) and a visitor are sent to the sign-in page (`LOGIN`); a staff member refused by a
+Outcomes of the web pages follow Wagtail's admin wrapper: a visitor is sent to the sign-in page
+(`LOGIN`); a signed-in patient opening any staff URL is sent to their portal (`PORTAL`, one
+redirect, never Wagtail's sign-in loop); a staff member refused by a
 dashboard screen is sent home with a "no permission" message (`REFUSED`); what they may not see
 is a 404. Staff opening a patient-portal page are sent to their dashboard (`DASHBOARD`); a form
 that did its work redirects (`DONE`).
@@ -79,6 +80,7 @@ ROLES = (
 
 # Outcomes besides a status code.
 LOGIN = "login"  # redirected to the sign-in page
+PORTAL = "portal"  # a patient sent from a staff URL to their portal, with a message
 REFUSED = "admin-refused"  # Wagtail: home (/admin/) with a "no permission" message
 DASHBOARD = "dashboard"  # a portal page sends staff to their dashboard (/admin/)
 DONE = "redirect"  # a form did its work (or a screen forwards elsewhere) and redirects
@@ -162,17 +164,17 @@ _RECORD_FORM = {
 FETCH = {"X-Requested-With": "fetch"}  # the dashboard's scripts (queue refresh)
 
 #                    anonymous  P      P2     Dr A     Dr B     desk     admin    editor
-STAFF_ALL = row(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200, REFUSED)
-STAFF_OWN = row(LOGIN, LOGIN, LOGIN, 200, 404, 200, 200, REFUSED)
-FRONT_DESK = row(LOGIN, LOGIN, LOGIN, REFUSED, REFUSED, 200, 200, REFUSED)
-ADMIN_ONLY = row(LOGIN, LOGIN, LOGIN, REFUSED, REFUSED, REFUSED, 200, REFUSED)
+STAFF_ALL = row(LOGIN, PORTAL, PORTAL, 200, 200, 200, 200, REFUSED)
+STAFF_OWN = row(LOGIN, PORTAL, PORTAL, 200, 404, 200, 200, REFUSED)
+FRONT_DESK = row(LOGIN, PORTAL, PORTAL, REFUSED, REFUSED, 200, 200, REFUSED)
+ADMIN_ONLY = row(LOGIN, PORTAL, PORTAL, REFUSED, REFUSED, REFUSED, 200, REFUSED)
 EVERY_SIGNED_IN_PAGE = row(LOGIN, 200, 200, 200, 200, 200, 200, 200)
 PUBLIC_PAGE = row(200, 200, 200, 200, 200, 200, 200, 200)
 PORTAL_OWN = row(LOGIN, 200, 404, DASHBOARD, DASHBOARD, DASHBOARD, DASHBOARD, DASHBOARD)
 PORTAL_ANY_PATIENT = row(LOGIN, 200, 200, DASHBOARD, DASHBOARD, DASHBOARD, DASHBOARD, DASHBOARD)
-PAGE_WORK = row(LOGIN, LOGIN, LOGIN, REFUSED, REFUSED, REFUSED, 200, 200)
-NOBODY = row(LOGIN, LOGIN, LOGIN, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED)
-ADMIN_AREA = row(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200, 200)
+PAGE_WORK = row(LOGIN, PORTAL, PORTAL, REFUSED, REFUSED, REFUSED, 200, 200)
+NOBODY = row(LOGIN, PORTAL, PORTAL, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED)
+ADMIN_AREA = row(LOGIN, PORTAL, PORTAL, 200, 200, 200, 200, 200)
 
 # Dr A's appointments: Dr A and the front desk see them; Dr B never does, whatever he asks for.
 # Everyone else gets no page at all, so there is nothing to look for.
@@ -203,7 +205,7 @@ PAGES: dict[tuple[str, str], Cell] = {
     ),
     ("dashboard:appointment confirm", "POST"): Cell(
         dash("dashboard:appointment", "requested.reference"),
-        row(LOGIN, LOGIN, LOGIN, DONE, 404, DONE, DONE, REFUSED),
+        row(LOGIN, PORTAL, PORTAL, DONE, 404, DONE, DONE, REFUSED),
         body=lambda w: {"action": "confirm"},
     ),
     ("dashboard:reschedule", "GET"): Cell(
@@ -211,16 +213,16 @@ PAGES: dict[tuple[str, str], Cell] = {
     ),
     ("dashboard:reschedule without a time", "POST"): Cell(
         dash("dashboard:reschedule", "confirmed.reference"),
-        row(LOGIN, LOGIN, LOGIN, 400, 404, 400, 400, REFUSED),
+        row(LOGIN, PORTAL, PORTAL, 400, 404, 400, 400, REFUSED),
         body=lambda w: {"move-reason": ""},
     ),
     ("dashboard:record", "GET"): Cell(
         dash("dashboard:record", "completed.reference"),
-        row(LOGIN, LOGIN, LOGIN, 200, 404, REFUSED, 200, REFUSED),
+        row(LOGIN, PORTAL, PORTAL, 200, 404, REFUSED, 200, REFUSED),
     ),
     ("dashboard:record save draft", "POST"): Cell(
         dash("dashboard:record", "checked_in.reference"),
-        row(LOGIN, LOGIN, LOGIN, DONE, 404, REFUSED, REFUSED, REFUSED),
+        row(LOGIN, PORTAL, PORTAL, DONE, 404, REFUSED, REFUSED, REFUSED),
         body=lambda w: _RECORD_FORM,
     ),
     ("dashboard:calendar", "GET"): Cell(dash("dashboard:calendar"), STAFF_ALL),
@@ -231,7 +233,7 @@ PAGES: dict[tuple[str, str], Cell] = {
     ("dashboard:queue fragment", "GET"): Cell(dash("dashboard:queue"), STAFF_ALL, headers=FETCH),
     ("dashboard:queue call next", "POST"): Cell(
         dash("dashboard:queue"),
-        row(LOGIN, LOGIN, LOGIN, DONE, DONE, REFUSED, REFUSED, REFUSED, unlinked=404),
+        row(LOGIN, PORTAL, PORTAL, DONE, DONE, REFUSED, REFUSED, REFUSED, unlinked=404),
         body=lambda w: {"action": "call"},
     ),
     # Asking for Dr A by name: a doctor's `doctor` is ignored (they get their own), so Dr B gets
@@ -266,7 +268,7 @@ PAGES: dict[tuple[str, str], Cell] = {
     ),
     ("dashboard:queue call next of Dr A", "POST"): Cell(
         dash("dashboard:queue"),
-        row(LOGIN, LOGIN, LOGIN, DONE, DONE, REFUSED, REFUSED, REFUSED, unlinked=404),
+        row(LOGIN, PORTAL, PORTAL, DONE, DONE, REFUSED, REFUSED, REFUSED, unlinked=404),
         body=lambda w: {"action": "call", "doctor": w.doctor.pk},
         # Dr A goes on to her patient's record; Dr B calls from his own (empty) queue.
         reach=reach(lambda w: w.checked_in.reference, shown=("doctor",), hidden=NOT_DR_B),
@@ -278,7 +280,7 @@ PAGES: dict[tuple[str, str], Cell] = {
     ),
     ("dashboard:queue move up", "POST"): Cell(
         dash("dashboard:queue"),
-        row(LOGIN, LOGIN, LOGIN, REFUSED, REFUSED, DONE, DONE, REFUSED, unlinked=404),
+        row(LOGIN, PORTAL, PORTAL, REFUSED, REFUSED, DONE, DONE, REFUSED, unlinked=404),
         body=lambda w: {
             "action": "up",
             "doctor": w.doctor.pk,
@@ -293,7 +295,7 @@ PAGES: dict[tuple[str, str], Cell] = {
     ("dashboard:book_register", "GET"): Cell(dash("dashboard:book_register"), FRONT_DESK),
     ("dashboard:book_register empty form", "POST"): Cell(
         dash("dashboard:book_register"),
-        row(LOGIN, LOGIN, LOGIN, REFUSED, REFUSED, 400, 400, REFUSED),
+        row(LOGIN, PORTAL, PORTAL, REFUSED, REFUSED, 400, 400, REFUSED),
         body=lambda w: {},
     ),
     ("dashboard:book_patient", "GET"): Cell(
@@ -305,28 +307,28 @@ PAGES: dict[tuple[str, str], Cell] = {
     ),
     ("dashboard:book_confirm book", "POST"): Cell(
         path_with(dash("dashboard:book_confirm", "patient.pk"), lambda w: w.free_slot_query),
-        row(LOGIN, LOGIN, LOGIN, REFUSED, REFUSED, DONE, DONE, REFUSED),
+        row(LOGIN, PORTAL, PORTAL, REFUSED, REFUSED, DONE, DONE, REFUSED),
         body=lambda w: {"reason": "Booked at the desk"},
     ),
     # Schedules: the front desk any doctor's, a doctor their own (another's is a 404).
     # A doctor goes on to their own; one without a doctor profile is told they have none.
     ("dashboard:schedules", "GET"): Cell(
         dash("dashboard:schedules"),
-        row(LOGIN, LOGIN, LOGIN, DONE, DONE, 200, 200, REFUSED, unlinked=200),
+        row(LOGIN, PORTAL, PORTAL, DONE, DONE, 200, 200, REFUSED, unlinked=200),
     ),
     ("dashboard:schedule", "GET"): Cell(dash("dashboard:schedule", "doctor.pk"), STAFF_OWN),
     ("dashboard:schedule inverted window", "POST"): Cell(
         dash("dashboard:schedule", "doctor.pk"),
-        row(LOGIN, LOGIN, LOGIN, 400, 404, 400, 400, REFUSED),
+        row(LOGIN, PORTAL, PORTAL, 400, 404, 400, 400, REFUSED),
         body=lambda w: {"d0-start": "13:00", "d0-end": "09:00"},
     ),
     ("dashboard:schedule_exception_add", "GET"): Cell(
         dash("dashboard:schedule_exception_add", "doctor.pk"),
-        row(LOGIN, LOGIN, LOGIN, DONE, 404, DONE, DONE, REFUSED),
+        row(LOGIN, PORTAL, PORTAL, DONE, 404, DONE, DONE, REFUSED),
     ),
     ("dashboard:schedule_exception_add empty form", "POST"): Cell(
         dash("dashboard:schedule_exception_add", "doctor.pk"),
-        row(LOGIN, LOGIN, LOGIN, 400, 404, 400, 400, REFUSED),
+        row(LOGIN, PORTAL, PORTAL, 400, 404, 400, 400, REFUSED),
         body=lambda w: {},
     ),
     ("dashboard:schedule_exception_delete", "GET"): Cell(
@@ -334,16 +336,16 @@ PAGES: dict[tuple[str, str], Cell] = {
     ),
     ("dashboard:schedule_exception_delete", "POST"): Cell(
         dash("dashboard:schedule_exception_delete", "doctor.pk", "day_off.pk"),
-        row(LOGIN, LOGIN, LOGIN, DONE, 404, DONE, DONE, REFUSED),
+        row(LOGIN, PORTAL, PORTAL, DONE, 404, DONE, DONE, REFUSED),
         body=lambda w: {},
     ),
     ("dashboard:schedule_visit_type_add", "GET"): Cell(
         dash("dashboard:schedule_visit_type_add", "doctor.pk"),
-        row(LOGIN, LOGIN, LOGIN, DONE, 404, DONE, DONE, REFUSED),
+        row(LOGIN, PORTAL, PORTAL, DONE, 404, DONE, DONE, REFUSED),
     ),
     ("dashboard:schedule_visit_type_add empty form", "POST"): Cell(
         dash("dashboard:schedule_visit_type_add", "doctor.pk"),
-        row(LOGIN, LOGIN, LOGIN, 400, 404, 400, 400, REFUSED),
+        row(LOGIN, PORTAL, PORTAL, 400, 404, 400, 400, REFUSED),
         body=lambda w: {},
     ),
     ("dashboard:schedule_visit_type_edit", "GET"): Cell(
@@ -351,7 +353,7 @@ PAGES: dict[tuple[str, str], Cell] = {
     ),
     ("dashboard:schedule_visit_type_edit empty form", "POST"): Cell(
         dash("dashboard:schedule_visit_type_edit", "doctor.pk", "visit_type.pk"),
-        row(LOGIN, LOGIN, LOGIN, 400, 404, 400, 400, REFUSED),
+        row(LOGIN, PORTAL, PORTAL, 400, 404, 400, 400, REFUSED),
         body=lambda w: {},
     ),
     ("dashboard:schedule_visit_type_remove", "GET"): Cell(
@@ -359,7 +361,7 @@ PAGES: dict[tuple[str, str], Cell] = {
     ),
     ("dashboard:schedule_visit_type_remove", "POST"): Cell(
         dash("dashboard:schedule_visit_type_remove", "doctor.pk", "visit_type.pk"),
-        row(LOGIN, LOGIN, LOGIN, DONE, 404, DONE, DONE, REFUSED),
+        row(LOGIN, PORTAL, PORTAL, DONE, 404, DONE, DONE, REFUSED),
         body=lambda w: {},
     ),
     # Administration: users and roles, the activity log (admins); analytics (staff, own scope).
@@ -367,19 +369,19 @@ PAGES: dict[tuple[str, str], Cell] = {
     ("dashboard:user_new", "GET"): Cell(dash("dashboard:user_new"), ADMIN_ONLY),
     ("dashboard:user_new", "POST"): Cell(
         dash("dashboard:user_new"),
-        row(LOGIN, LOGIN, LOGIN, REFUSED, REFUSED, REFUSED, 400, REFUSED),
+        row(LOGIN, PORTAL, PORTAL, REFUSED, REFUSED, REFUSED, 400, REFUSED),
         body=lambda w: {"full_name": "", "email": "not an address", "role": "wizard"},
     ),
     ("dashboard:user", "GET"): Cell(dash("dashboard:user", "patient.pk"), ADMIN_ONLY),
     ("dashboard:user", "POST"): Cell(
         dash("dashboard:user", "patient.pk"),
-        row(LOGIN, LOGIN, LOGIN, REFUSED, REFUSED, REFUSED, DONE, REFUSED),
+        row(LOGIN, PORTAL, PORTAL, REFUSED, REFUSED, REFUSED, DONE, REFUSED),
         body=lambda w: {"action": "password_reset"},
     ),
     ("dashboard:analytics", "GET"): Cell(dash("dashboard:analytics"), STAFF_ALL),
     ("dashboard:analytics export", "GET"): Cell(
         path_with(dash("dashboard:analytics"), lambda w: "export=per_day"),
-        row(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200, REFUSED, unlinked=404),  # no figures
+        row(LOGIN, PORTAL, PORTAL, 200, 200, 200, 200, REFUSED, unlinked=404),  # no figures
     ),
     ("dashboard:activity", "GET"): Cell(dash("dashboard:activity"), ADMIN_ONLY),
     ("dashboard:activity export", "GET"): Cell(
@@ -387,27 +389,27 @@ PAGES: dict[tuple[str, str], Cell] = {
     ),
     # Wagtail admin: home with the role's panels, the "Clinic" group, the doctor snippets.
     ("wagtailadmin_home", "GET"): Cell(
-        dash("wagtailadmin_home"), row(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200, 200)
+        dash("wagtailadmin_home"), row(LOGIN, PORTAL, PORTAL, 200, 200, 200, 200, 200)
     ),
     ("clinic group: specialties", "GET"): Cell(
         lambda w: "/admin/doctors/specialty/",
-        row(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200, REFUSED),
+        row(LOGIN, PORTAL, PORTAL, 200, 200, 200, 200, REFUSED),
     ),
     ("clinic group: visit types", "GET"): Cell(
         lambda w: "/admin/doctors/visittype/",
-        row(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200, REFUSED),
+        row(LOGIN, PORTAL, PORTAL, 200, 200, 200, 200, REFUSED),
     ),
     ("clinic group: medicines", "GET"): Cell(
         lambda w: "/admin/records/medicine/",
-        row(LOGIN, LOGIN, LOGIN, 200, 200, REFUSED, 200, REFUSED),
+        row(LOGIN, PORTAL, PORTAL, 200, 200, REFUSED, 200, REFUSED),
     ),
     ("snippets: doctors", "GET"): Cell(
         lambda w: "/admin/snippets/doctors/doctor/",
-        row(LOGIN, LOGIN, LOGIN, 200, 200, 200, 200, 200),
+        row(LOGIN, PORTAL, PORTAL, 200, 200, 200, 200, 200),
     ),
     ("snippets: payout details", "GET"): Cell(
         lambda w: "/admin/snippets/doctors/doctorpayoutdetails/",
-        row(LOGIN, LOGIN, LOGIN, REFUSED, REFUSED, REFUSED, 200, REFUSED),
+        row(LOGIN, PORTAL, PORTAL, REFUSED, REFUSED, REFUSED, 200, REFUSED),
     ),
     # Wagtail's own admin screens. Users and roles: administrators only; the front desk finds
     # patients with the desk's search, never through the account list (and its e-mails).
@@ -774,6 +776,8 @@ def page_outcome(response) -> int | str:
     location = response["Location"]
     if location.startswith("/accounts/login/"):
         return LOGIN
+    if location == "/portal/":
+        return PORTAL
     errors = [str(m) for m in get_messages(response.wsgi_request) if m.level == ERROR]
     if location == "/admin/":
         if any("permission" in error.lower() for error in errors):

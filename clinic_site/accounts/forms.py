@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -11,7 +11,7 @@ from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
 
 from clinic_site.activity import Action, account_label, log_event
-from clinic_site.forms import ClinicFormMixin, DateInput
+from clinic_site.forms import ClinicFormMixin, DateInput, DayMonthYearInput
 from clinic_site.mail import send_templated_email
 
 from . import limits
@@ -129,15 +129,17 @@ class RegistrationForm(ClinicFormMixin, ProfileFieldsMixin):
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
         help_text="We send a code to this address to confirm it is yours.",
     )
+    # A form sent back with an error keeps what was typed, the passwords too (the page is never
+    # cached: PrivateResponseMiddleware).
     password1 = forms.CharField(
         label="Password",
         strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}, render_value=True),
     )
     password2 = forms.CharField(
         label="Repeat the password",
         strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}, render_value=True),
     )
 
     SECTIONS = (
@@ -148,11 +150,48 @@ class RegistrationForm(ClinicFormMixin, ProfileFieldsMixin):
         super().__init__(*args, **kwargs)
         self.fields["email"].wide = True
         self.fields["password1"].help_text = NEW_CREDENTIAL_HINT
+        self.fields["date_of_birth"].widget = DayMonthYearInput()
+        self.fields["date_of_birth"].help_text = "For example 27 3 1985."
+
+    def required_sections(self):
+        """What a booking needs, asked first: the account and the required details."""
+        return [
+            (heading, [field for field in fields if field.field.required])
+            for heading, fields in super().sections()
+            if any(field.field.required for field in fields)
+        ]
+
+    def later_sections(self):
+        """The rest of the profile, optional here (the profile page asks for it too)."""
+        return [
+            ("More about you" if heading == "About you" else heading, optional)
+            for heading, fields in super().sections()
+            if (optional := [field for field in fields if not field.field.required])
+        ]
+
+    def sections(self):
+        return self.required_sections() + self.later_sections()
+
+    def later_started(self) -> bool:
+        """Open the optional part when something in it was typed or is wrong."""
+        return any(
+            field.errors or field.value() for _, fields in self.later_sections() for field in fields
+        )
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("password1") and cleaned.get("password2") != cleaned.get("password1"):
+        password = cleaned.get("password1")
+        if password and cleaned.get("password2") != password:
             self.add_error("password2", "The two passwords are not the same.")
+        if password:
+            # Checked here, with every other field, rather than only once the rest is right.
+            candidate = User(
+                email=cleaned.get("email") or "", full_name=cleaned.get("full_name") or ""
+            )
+            try:
+                password_validation.validate_password(password, user=candidate)
+            except ValidationError as exc:
+                self.add_error("password1", exc)
         return cleaned
 
     def field_errors_from(self, exc: ValidationError) -> None:
@@ -265,6 +304,8 @@ class ProfileForm(ClinicFormMixin, ProfileFieldsMixin):
                     initial[name] = getattr(profile, name)
         kwargs["initial"] = {**initial, **(kwargs.get("initial") or {})}
         super().__init__(*args, **kwargs)
+        if "date_of_birth" in self.fields:
+            self.fields["date_of_birth"].widget = DayMonthYearInput()
         if profile is None:
             for name in list(self.fields):
                 if name not in ("full_name", "phone", "national_id"):

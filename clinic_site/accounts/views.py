@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -55,6 +56,13 @@ def _safe_next(request: HttpRequest, url: str | None) -> str | None:
     return None
 
 
+def _pending_booking(url: str | None):
+    """The slot a visitor is on their way to book (`next`), to keep it in sight."""
+    from booking.views import pending_booking
+
+    return pending_booking(url)
+
+
 def home_for(user: User) -> str:
     """Where a signed-in user starts: the portal for patients, the dashboard for staff."""
     if user.uses_admin_area:
@@ -74,7 +82,9 @@ class RegisterView(FormView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["next"] = _safe_next(self.request, self.request.GET.get("next"))
+        wanted = self.request.POST.get("next") or self.request.GET.get("next")
+        context["next"] = _safe_next(self.request, wanted)
+        context["pending"] = _pending_booking(context["next"])
         return context
 
     def form_valid(self, form):
@@ -114,9 +124,21 @@ class VerifyEmailView(FormView):
             email = self.request.user.email
         return {"email": email or ""}
 
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        # The address is known from registration (or the link): it is not asked again, and the
+        # page names it rather than whatever was typed into the form.
+        if self.request.session.get(SESSION_PENDING_EMAIL):
+            form.fields["email"].widget = forms.HiddenInput()
+        return form
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["resend_form"] = ResendCodeForm(initial=self.get_initial())
+        context["sent_to"] = (
+            self.request.session.get(SESSION_PENDING_EMAIL) or self.get_initial()["email"]
+        )
+        context["pending"] = _pending_booking(self.request.session.get(SESSION_NEXT))
         return context
 
     def form_valid(self, form):
@@ -170,6 +192,11 @@ class LoginView(auth_views.LoginView):
 
     def get_default_redirect_url(self):
         return reverse("accounts:after_login")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["pending"] = _pending_booking(context.get("next"))
+        return context
 
 
 class LogoutView(auth_views.LogoutView):

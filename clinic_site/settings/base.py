@@ -91,6 +91,8 @@ MIDDLEWARE = [
     # Who and from where, for the activity log (clinic_site/activity.py).
     "clinic_site.middleware.ActivityContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A signed-in patient opening /admin/ goes to their portal (not Wagtail's sign-in loop).
+    "clinic_site.middleware.StaffAreaMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "clinic_site.middleware.ClinicCSPMiddleware",
     "clinic_site.middleware.PrivateResponseMiddleware",
@@ -310,7 +312,8 @@ CLINIC_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(
 
 # --- Wagtail --------------------------------------------------------------------------------
 
-WAGTAIL_SITE_NAME = "Clinic Portal"
+# The name the staff dashboard and its e-mails carry (the public site uses ClinicDetails).
+WAGTAIL_SITE_NAME = env("CLINIC_NAME", default="Clinic Portal")
 WAGTAILADMIN_BASE_URL = env("WAGTAILADMIN_BASE_URL", default="http://127.0.0.1:8000")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "pptx", "rtf", "txt", "xlsx", "zip"]

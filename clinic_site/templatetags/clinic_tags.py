@@ -37,3 +37,9 @@ def money(value) -> str:
     if amount == 0:
         return "Free"
     return f"{settings.CLINIC_CURRENCY_SYMBOL}{amount:,.2f}"
+
+
+@register.simple_tag
+def site_name() -> str:
+    """The clinic's name as the staff dashboard and its e-mails show it (WAGTAIL_SITE_NAME)."""
+    return settings.WAGTAIL_SITE_NAME

@@ -259,6 +259,7 @@ class ActivityTable(tables.Table):
     )
 
     row_noun = "event"
+    region_label = "activity"  # names the table's scrolling region
 
     class Meta:
         model = ActivityEvent

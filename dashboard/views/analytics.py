@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -613,8 +614,14 @@ def fig_revenue(report: Report) -> FigureView:
         return {"doctor": row.name, "revenue": str(row.revenue), "refunds": str(row.refunds)}
 
     rows = [cells(row) for row in figure.rows]
+    symbol = settings.CLINIC_CURRENCY_SYMBOL
     table = figure_table(
-        [("doctor", "Doctor"), ("revenue", "Revenue"), ("refunds", "Refunds")],
+        # The currency in the headings keeps the cells plain numbers for the CSV export.
+        [
+            ("doctor", "Doctor"),
+            ("revenue", f"Revenue ({symbol})"),
+            ("refunds", f"Refunds ({symbol})"),
+        ],
         rows,
         cells(figure.total),
     )
@@ -622,7 +629,8 @@ def fig_revenue(report: Report) -> FigureView:
     def chart():
         return charts.bar_chart(
             title="Revenue and refunds per doctor",
-            desc=f"Revenue {figure.total.revenue}, refunds {figure.total.refunds} in total.",
+            desc=f"Revenue {symbol}{figure.total.revenue:,}, refunds {symbol}"
+            f"{figure.total.refunds:,} in total.",
             categories=[r["doctor"] for r in rows],
             series=[
                 Series("Revenue", charts.GREEN, [float(row.revenue) for row in figure.rows]),
@@ -630,8 +638,8 @@ def fig_revenue(report: Report) -> FigureView:
             ],
             stacked=False,
             horizontal=True,
-            value_text=lambda v: f"{v:,.2f}",
-            tick_text=lambda v: f"{v:,.0f}",
+            value_text=lambda v: f"{symbol}{v:,.2f}",
+            tick_text=lambda v: f"{symbol}{v:,.0f}",
             empty="No paid or refunded appointments in this period.",
         )
 

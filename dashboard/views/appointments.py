@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.dateparse import parse_date
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_filters.views import FilterView
@@ -59,6 +59,9 @@ ACTION_LABELS = {
 }
 
 
+FILTER_FIELDS = tuple(AppointmentFilter.base_filters)
+
+
 class AppointmentListView(
     StaffRequiredMixin,
     WagtailAdminTemplateMixin,
@@ -87,6 +90,13 @@ class AppointmentListView(
     def get_filterset_kwargs(self, filterset_class):
         kwargs = super().get_filterset_kwargs(filterset_class)
         user = self.request.user
+        if is_front_desk(user) and not any(name in self.request.GET for name in FILTER_FIELDS):
+            # The front desk starts on today's list; any filter submitted (even all fields
+            # emptied) lists what it asks for. Sorting and paging keep today.
+            data = self.request.GET.copy()
+            today = timezone.localdate(timezone.now(), clinic_tz()).isoformat()
+            data.update({"date_from": today, "date_to": today})
+            kwargs["data"] = data
         if is_doctor(user):  # their own appointments only; a colleague's `doctor` is ignored
             doctor = own_doctor(user)
             kwargs["doctors"] = Doctor.objects.filter(pk=doctor.pk if doctor else None)
@@ -112,7 +122,7 @@ class AppointmentListView(
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        query = self.request.GET.copy()
+        query = self.filterset.data.copy()  # the filters in force, today's by default
         query.pop("page", None)
         context["export_links"] = [
             (label, f"?{urlencode({**query.dict(), 'export': fmt})}")
@@ -276,7 +286,7 @@ class AppointmentView(StaffView):
         except ClinicError as exc:
             messages.error(request, exc.detail)
         else:
-            messages.success(request, _DONE[action])
+            messages.success(request, done_message(action, self.appointment))
         back = request.POST.get("next", "")
         if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
             return redirect(back)  # e.g. the home panel's check-in and confirm buttons
@@ -288,12 +298,26 @@ class AppointmentView(StaffView):
 
 
 _DONE = {
-    "confirm": "Confirmed. The patient gets an e-mail.",
-    "decline": "Declined. The patient gets an e-mail with your reason.",
-    "cancel": "Cancelled. The patient gets an e-mail.",
-    "check_in": "Checked in: the patient is in the doctor's queue.",
-    "no_show": "Marked as a no-show.",
+    "confirm": "Confirmed {visit}. They get an e-mail.",
+    "decline": "Declined {visit}. They get an e-mail with your reason.",
+    "cancel": "Cancelled {visit}. They get an e-mail.",
+    "check_in": "Checked in {patient} for {time} with {doctor}: they are in the queue.",
+    "no_show": "Marked {visit} as a no-show.",
 }
+
+
+def done_message(action: str, appointment) -> str:
+    """What the desk reads after an action: who, when and with whom, so a message seen after
+    several quick clicks still says which patient it was about."""
+    start = appointment.start.astimezone(clinic_tz())
+    patient, doctor = appointment.patient.full_name, appointment.doctor.name
+    when = dateformat.format(start, r"D j M \a\t H:i")
+    return _DONE[action].format(
+        visit=f"{patient}’s visit on {when} with {doctor}",
+        patient=patient,
+        time=dateformat.format(start, "H:i"),
+        doctor=doctor,
+    )
 
 
 # --- Reschedule on the patient's behalf -------------------------------------------------------
@@ -387,6 +411,38 @@ CALENDAR_END_HOUR = 20
 PX_PER_MINUTE = 1.1
 
 
+CALENDAR_TWO_LINE_MINUTES = 30
+
+
+def _place_in_lanes(items: list[dict]) -> None:
+    """Side by side where boxes would overlap (a cancelled visit and the one booked in its place,
+    boxes of short visits): each item gets `lane` and `lanes` (how many share its group), the way
+    a paper diary splits a crowded hour into columns. Items are in start order."""
+    group: list[dict] = []
+    group_bottom = -1
+    lane_bottoms: list[int] = []
+
+    def close_group():
+        for member in group:
+            member["lanes"] = len(lane_bottoms)
+
+    for item in items:
+        top, bottom = item["top"], item["top"] + item["height"]
+        if top >= group_bottom:  # nothing drawn above reaches this far down: a new group
+            close_group()
+            group, lane_bottoms = [], []
+        lane = next((i for i, end in enumerate(lane_bottoms) if end <= top), None)
+        if lane is None:
+            lane = len(lane_bottoms)
+            lane_bottoms.append(bottom)
+        else:
+            lane_bottoms[lane] = bottom
+        item["lane"] = lane
+        group.append(item)
+        group_bottom = max(group_bottom, bottom)
+    close_group()
+
+
 class CalendarView(StaffView):
     """One doctor's day or week as a time grid: working hours shaded, appointments placed."""
 
@@ -448,8 +504,12 @@ class CalendarView(StaffView):
                     "appointment": a,
                     "top": self._offset(local.hour * 60 + local.minute),
                     "height": max(int(a.visit_type.duration_minutes * PX_PER_MINUTE), 18),
+                    # Too low for a second line: time and name only (all of it on hover/focus).
+                    "short": a.visit_type.duration_minutes < CALENDAR_TWO_LINE_MINUTES,
                 }
             )
+        for items in by_day.values():
+            _place_in_lanes(items)
         return [
             {
                 "day": day,

@@ -6,6 +6,8 @@ next patient in (booking.services.queue_call_next) and goes on to the consultati
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
@@ -109,8 +111,25 @@ class QueueView(StaffView):
             anyone_waiting=any(a.called_at is None for a in entries),
             long_wait=LONG_WAIT_MINUTES,
             refresh_url=reverse("dashboard:queue") + f"?doctor={doctor.pk}",
+            undo=self._undo(entries),
         )
         return context
+
+    def _undo(self, entries) -> dict | None:
+        """After a move (`?moved=<reference>&to=up|down`): who moved where, and the move back."""
+        if not is_front_desk(self.request.user):
+            return None
+        moved, to = self.request.GET.get("moved", ""), self.request.GET.get("to", "")
+        position = next((i for i, a in enumerate(entries, 1) if a.reference == moved), None)
+        if position is None or to not in UNDO:
+            return None
+        return {
+            "name": entries[position - 1].patient.full_name,
+            "reference": moved,
+            "to": to,
+            "position": position,
+            "back": UNDO[to],
+        }
 
     def get(self, request, *args, **kwargs):
         context = self.get_context_data(**kwargs)
@@ -149,8 +168,14 @@ class QueueView(StaffView):
                         )
                     except (ClinicError, ValidationError) as exc:
                         messages.error(request, getattr(exc, "detail", None) or str(exc))
+                    else:  # the page offers to move them back
+                        return redirect(f"{here}&{urlencode({'moved': reference, 'to': action})}")
             return redirect(here)
         raise Http404("No such action.")
+
+
+# The move that undoes a move.
+UNDO = {"up": "down", "down": "up"}
 
 
 def _after_call_url(appointment) -> str:

@@ -113,6 +113,7 @@ class UserTable(tables.Table):
     )
 
     row_noun = "account"
+    region_label = "accounts"  # names the table's scrolling region
 
     class Meta:
         model = User

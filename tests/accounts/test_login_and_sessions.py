@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 LOGIN_URL = "/accounts/login/"
 TOKEN_URL = "/api/v1/auth/token/"
 WAITING_MESSAGE = "waiting for the clinic"
-ERROR_BLOCK = re.compile(r'<div class="alert alert--error" role="alert"[^>]*>.*?</div>', re.S)
+ERROR_BLOCK = re.compile(r'<div class="error-summary"[^>]*>.*?</ul>', re.S)
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -47,7 +47,7 @@ def api_token(client: Client, email: str, password: str = PASSWORD):
 
 
 def error_block(response) -> str:
-    """The rendered non-field error box of the sign-in form, exactly as sent."""
+    """The rendered error summary of the sign-in form, exactly as sent."""
     found = ERROR_BLOCK.findall(response.content.decode())
     assert len(found) == 1, response.content.decode()
     return found[0]

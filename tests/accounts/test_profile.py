@@ -249,7 +249,10 @@ def test_edit_form_starts_with_the_patients_current_details(client):
     assert values == {
         "full_name": "Nora Quinn",
         "phone": "+44 7700 900111",
-        "date_of_birth": "1990-05-17",
+        # Day, month and year boxes.
+        "date_of_birth_0": "17",
+        "date_of_birth_1": "5",
+        "date_of_birth_2": "1990",
         "national_id": "QN123456",
         **FULL_PROFILE,
     }

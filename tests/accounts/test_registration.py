@@ -315,13 +315,16 @@ def test_web_registration_with_a_national_id_on_file_is_refused(
     assert mail.outbox == []
 
 
-def test_web_registration_keeps_what_was_typed_except_passwords(client):
+def test_web_registration_keeps_everything_typed_the_password_too(client):
+    """Nothing is cleared on an error, the passwords neither (issue 12): retyping them is where
+    people give up. The page is never stored by a cache or the browser's history."""
     response = client.post(REGISTER_URL, {**WEB_REQUIRED, **OPTIONAL_PROFILE, "phone": "12ab"})
 
     html = response.content.decode()
     assert 'value="Nora Quinn"' in html
     assert 'value="Leeds"' in html
-    assert GOOD_PASSWORD not in html
+    assert f'name="password1" value="{GOOD_PASSWORD}"' in html
+    assert "no-store" in response.headers["Cache-Control"]
 
 
 # --- Service ------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ policy, and the administrator rules (the limit, and never losing the last active
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -106,7 +106,7 @@ def refused(client: Client, url: str) -> bool:
         return True
     if response.status_code == 302:
         location = response["Location"]
-        if location == "/admin/" or location.startswith("/accounts/login/"):
+        if location in ("/admin/", "/portal/") or location.startswith("/accounts/login/"):
             return True
         if location.startswith(url):  # e.g. settings/ → settings/1/: judge the target
             return refused(client, location)
@@ -224,6 +224,47 @@ def test_patients_do_not_get_into_the_admin_at_all():
     assert refused(patient, "/admin/pages/")
     assert refused(patient, POLICIES_URL)
     assert refused(patient, "/admin/account/")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/admin/", "/admin/pages/", "/admin/clinic/appointments/?status=booked", "/admin/login/"],
+)
+def test_a_patient_opening_the_dashboard_lands_on_their_portal_in_one_redirect(url):
+    """Regression: Wagtail sent a signed-in patient to the sign-in page, which sent them back to
+    /admin/: "too many redirects"."""
+    patient = signed_in(make_user(Role.PATIENT, email="pat@example.test"))
+
+    response = patient.get(url)
+    assert (response.status_code, response["Location"]) == (302, "/portal/")
+    landed = patient.get("/portal/")
+    assert landed.status_code == 200
+    assert "The staff dashboard is for clinic staff only" in landed.content.decode()
+
+
+def test_a_patient_posting_to_the_dashboard_changes_nothing_and_lands_on_the_portal():
+    from django.forms.models import model_to_dict
+
+    before = model_to_dict(ClinicPolicies.load())
+    patient = signed_in(make_user(Role.PATIENT, email="pat@example.test"))
+    response = patient.post(f"{POLICIES_URL}1/", {"max_administrators": "9"})
+    assert (response.status_code, response["Location"]) == (302, "/portal/")
+    assert model_to_dict(ClinicPolicies.load()) == before
+
+
+def test_a_staff_account_without_dashboard_access_gets_a_refusal_not_a_loop():
+    receptionist = make_user(Role.RECEPTIONIST, email="desk@example.test")
+    # The role's group lost its dashboard access by mistake.
+    group = Group.objects.get(name=Role.RECEPTIONIST.group_name)
+    group.permissions.remove(Permission.objects.get(codename="access_admin"))
+    response = signed_in(receptionist).get("/admin/")
+    assert response.status_code == 403
+
+
+def test_visitors_are_still_asked_to_sign_in_for_the_dashboard():
+    response = Client().get("/admin/clinic/appointments/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=/admin/clinic/appointments/")
 
 
 def test_the_staff_account_page_sends_visitors_to_sign_in_and_opens_for_staff():

@@ -941,6 +941,26 @@ def test_cancel_post_cancels_records_it_and_frees_the_slot(client, patient, doct
     assert at(DAY, "09:40") in slot_starts(page(client.get(picker_url(doctor))))
 
 
+def test_a_cancelled_visit_offers_another_time_with_the_same_doctor(
+    client, patient, doctor, visit_type
+):
+    appointment = book(visit_type, at(DAY, "09:40"), patient=patient)
+    client.force_login(patient)
+    urls = appointment_urls(appointment)
+    assert "Book another time" not in page(client.get(urls["detail"]))  # still booked
+
+    client.post(urls["cancel"], {"reason": "Feeling better"})
+    html = page(client.get(urls["detail"]))
+    link = re.search(r'<a class="btn[^"]*" href="([^"]+)"><svg[^>]*>.*?</svg> Book another', html)
+    assert link, "no 'Book another time' link"
+    assert htmllib.unescape(link.group(1)) == f"{picker_url(doctor)}?visit_type={visit_type.pk}"
+    assert f"Book another time with {doctor.name}" in html
+    assert page(client.get(htmllib.unescape(link.group(1))))  # the picker opens
+
+    Doctor.objects.filter(pk=doctor.pk).update(accepting_bookings=False)
+    assert "Book another time" not in page(client.get(urls["detail"]))
+
+
 def test_cancel_inside_the_cutoff_is_refused_and_changes_nothing(
     patient_client, travel, appointment
 ):

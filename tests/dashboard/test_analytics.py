@@ -499,6 +499,7 @@ def test_csv_exports_carry_the_hand_computed_figures(admin, clinic):
     assert peak[0][:3] == ["Weekday", "00:00", "01:00"]
     assert peak[2][peak[0].index("14:00")] == "3"
     revenue = csv_rows(admin.get(URL, {**WEEK, "export": "revenue"}))
+    assert revenue[0] == ["Doctor", "Revenue (£)", "Refunds (£)"]  # the cells stay numbers
     assert revenue[-1] == ["All doctors", "130.00", "40.00"]
 
 

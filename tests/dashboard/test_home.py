@@ -9,14 +9,17 @@ work 09:00-13:00 every day with a 30-minute visit type (grid 09:00, 09:40, ... 1
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import dateformat
 
 from booking import services
 from booking.models import Status
 from clinic_site.accounts.roles import Role
+from clinic_site.policies import clinic_tz
 from records import services as record_services
 from tests.factories import at, book, make_user, write_record
 
@@ -158,7 +161,11 @@ def test_check_in_from_the_panel_returns_home_and_fills_the_queue(desk, day, rec
     assert arrival.checked_in_at == at(TODAY, "08:30")
     assert arrival.transitions.order_by("pk").last().by == receptionist
     home = desk.get(HOME)
-    assert "Checked in: the patient is in the doctor's queue." in messages_of(home)
+    name, doctor = arrival.patient.full_name, arrival.doctor.name
+    time = f"{arrival.start.astimezone(clinic_tz()):%H:%M}"
+    assert f"Checked in {name} for {time} with {doctor}: they are in the queue." in messages_of(
+        home
+    )
     assert arrival.reference not in refs(home.context["arrivals"])
     assert {d.name: d.waiting for d in home.context["queues"]}["Dr Ada Hart"] == 2
 
@@ -172,7 +179,11 @@ def test_confirm_from_the_panel_returns_home_and_leaves_the_requests(desk, day):
     request.refresh_from_db()
     assert request.status == Status.CONFIRMED
     home = desk.get(HOME)
-    assert "Confirmed. The patient gets an e-mail." in messages_of(home)
+    when = dateformat.format(request.start.astimezone(clinic_tz()), r"D j M \a\t H:i")
+    assert (
+        f"Confirmed {request.patient.full_name}’s visit on {when} with {request.doctor.name}. "
+        "They get an e-mail." in messages_of(home)
+    )
     assert refs(home.context["requests"]) == [day["their_request"].reference]
 
 
@@ -307,7 +318,7 @@ def test_patients_do_not_reach_the_staff_home(client, day):
     client.force_login(day["request"].patient)
     response = client.get(HOME)
     assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/login/")
+    assert response["Location"] == "/portal/"  # their own portal, not a sign-in loop
 
 
 # --- Query counts -----------------------------------------------------------------------------
@@ -338,3 +349,12 @@ def test_doctor_home_queries_are_pinned(client, doctor, day, visit_type, other_c
     quiet = count_queries(client)
     _fill_the_day(visit_type, other_clinic)
     assert quiet == count_queries(client) == DOCTOR_HOME_QUERIES
+
+
+def test_the_dashboard_carries_the_clinics_brand_not_wagtails(desk, settings):
+    settings.WAGTAIL_SITE_NAME = "Riverside Clinic"
+    page = desk.get(HOME).content.decode()
+    assert "<title>Dashboard - Riverside Clinic</title>" in page
+    assert re.search(r'<img class="cp-brand-logo" src="/static/img/logo[.\w]*\.svg"', page)
+    assert "wagtailadmin/images/favicon.ico" not in page
+    assert re.search(r'<link rel="icon" href="/static/img/favicon[.\w]*\.svg"', page)

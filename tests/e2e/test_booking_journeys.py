@@ -193,8 +193,12 @@ def test_visitor_picks_a_time_registers_and_books(page, clinic):
     page.get_by_label("Password", exact=True).fill("Amber-harbour-2026")
     page.get_by_label("Repeat the password").fill("Amber-harbour-2026")
     page.get_by_label("Full name").fill("Olu Baker")
-    page.get_by_label("Date of birth").fill("1987-11-21")
+    date_of_birth = page.get_by_role("group", name="Date of birth")
+    date_of_birth.get_by_label("Day").fill("21")
+    date_of_birth.get_by_label("Month").fill("11")
+    date_of_birth.get_by_label("Year").fill("1987")
     page.locator("#id_phone").fill("+44 7700 900333")
+    page.get_by_text("Add more about you now").click()
     page.get_by_label("City").fill("York")
     page.get_by_role("button", name="Create account").click()
 

@@ -225,7 +225,9 @@ def test_receptionist_checks_patients_in_and_orders_the_queue(browsers, clinic_d
     expect(tomas_row).to_contain_text("Dr Hana Ito")
     tomas_row.get_by_role("button", name="Check in").click()
     page.wait_for_url("**/admin/")
-    expect(message(page, "Checked in: the patient is in the doctor's queue.")).to_be_visible()
+    tomas_at = f"{day.tomas.start.astimezone(clinic_tz()):%H:%M}"
+    checked_in = f"Checked in Tomas Berg for {tomas_at} with Dr Hana Ito: they are in the queue."
+    expect(message(page, checked_in)).to_be_visible()
     arrivals = region(region(page, "Front desk ·"), "Arriving today")
     expect(arrivals.get_by_role("row")).to_have_count(2)
     expect(arrivals).not_to_contain_text("Tomas Berg")
@@ -236,7 +238,9 @@ def test_receptionist_checks_patients_in_and_orders_the_queue(browsers, clinic_d
     actions = region(page, "Actions")
     actions.get_by_role("button", name="Check in").click()
     page.wait_for_url(f"**/admin/clinic/appointments/{day.maya.reference}/")
-    expect(message(page, "Checked in: the patient is in the doctor's queue.")).to_be_visible()
+    maya_at = f"{day.maya.start.astimezone(clinic_tz()):%H:%M}"
+    checked_in = f"Checked in Maya Quinn for {maya_at} with Dr Hana Ito: they are in the queue."
+    expect(message(page, checked_in)).to_be_visible()
     visit = region(page, day.maya.start.astimezone(clinic_tz()).strftime("%A"))
     expect(visit.locator(".cp-badge")).to_have_text("Checked in")
     expect(visit.locator("[data-waiting-since]")).to_have_text(MINUTES)
@@ -269,9 +273,12 @@ def test_receptionist_checks_patients_in_and_orders_the_queue(browsers, clinic_d
 
     # Maya's appointment was first: the desk moves her up.
     page.get_by_role("button", name="Move Maya Quinn up").click()
-    page.wait_for_url(re.compile(rf"/admin/clinic/queue/\?doctor={day.doctor.pk}$"))
+    page.wait_for_url(re.compile(rf"/admin/clinic/queue/\?doctor={day.doctor.pk}&moved="))
     expect(queue_row(page, "Maya Quinn").locator(".cp-queue__pos")).to_have_text("1")
     assert queue_names(page) == ["Maya Quinn", "Tomas Berg"]
+    # The move can be undone from where it lands; it is not, here.
+    expect(page.locator(".cp-undo")).to_contain_text("Moved Maya Quinn up to number 1.")
+    expect(page.get_by_role("button", name="Undo moving Maya Quinn")).to_be_visible()
     page.reload()
     expect(queue_row(page, "Maya Quinn").locator(".cp-queue__pos")).to_have_text("1")
     assert queue_names(page) == ["Maya Quinn", "Tomas Berg"]

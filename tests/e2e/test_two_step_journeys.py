@@ -73,7 +73,7 @@ def test_receptionist_sets_up_an_app_at_first_sign_in_and_signs_in_with_a_code(b
     device = TOTPDevice.objects.get(user=desk, confirmed=False)
     page.get_by_label("Six-digit code from the app").fill("000000")
     page.get_by_role("button", name="Turn on").click()
-    expect(page.get_by_text("That code is not valid")).to_be_visible()
+    expect(page.locator("#id_code_error").get_by_text("That code is not valid")).to_be_visible()
 
     page.get_by_label("Six-digit code from the app").fill(code_now(device))
     page.get_by_role("button", name="Turn on").click()

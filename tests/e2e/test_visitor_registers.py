@@ -42,8 +42,12 @@ def test_visitor_browses_registers_verifies_and_edits_profile(page, public_site)
     page.get_by_label("Password", exact=True).fill("Quiet-river-2026")
     page.get_by_label("Repeat the password").fill("Quiet-river-2026")
     page.get_by_label("Full name").fill("Nora Quinn")
-    page.get_by_label("Date of birth").fill("1990-02-03")
+    date_of_birth = page.get_by_role("group", name="Date of birth")
+    date_of_birth.get_by_label("Day").fill("3")
+    date_of_birth.get_by_label("Month").fill("2")
+    date_of_birth.get_by_label("Year").fill("1990")
     page.locator("#id_phone").fill("+44 7700 900111")
+    page.get_by_text("Add more about you now").click()  # the optional rest, folded away
     page.get_by_label("City").fill("Leeds")
     page.get_by_role("button", name="Create account").click()
 
@@ -55,7 +59,10 @@ def test_visitor_browses_registers_verifies_and_edits_profile(page, public_site)
 
     page.wait_for_url("**/portal/")
     assert "Hello, Nora" in page.get_by_role("heading", level=1).inner_text()
-    assert User.objects.get(email="nora.quinn@example.test").email_verified
+    nora = User.objects.get(email="nora.quinn@example.test")
+    assert nora.email_verified
+    assert str(nora.patient_profile.date_of_birth) == "1990-02-03"
+    assert nora.patient_profile.city == "Leeds"
 
     page.goto("/accounts/profile/edit/")
     page.get_by_label("Insurance provider").fill("Harbour Health")
