@@ -40,7 +40,7 @@ from . import notifications, selectors, services
 from .exceptions import IdempotencyKeyReused, PatientOverlap, SlotUnavailable
 from .forms import BookingForm, CancelForm, RescheduleForm
 from .ics import build_ics
-from .models import Status
+from .models import INACTIVE_STATUSES, Appointment, Status
 from .permissions import appointment_get_for_user, duration_words, patient_action_notes
 
 PICKER_DAYS = 7
@@ -192,6 +192,35 @@ def slot_week(
     return SlotWeek(start, end, days, slots)
 
 
+def _without_own_clashes(user, days, week_start, week_end, now, exclude_appointment):
+    """A signed-in patient's week with the times that overlap their own other appointments (any
+    doctor) marked instead of offered: booking one would only be refused at the end
+    (`patient_overlap`). Their link becomes None; the template says why. One query, and none
+    for visitors and staff."""
+    if not (user.is_authenticated and getattr(user, "role", None) == Role.PATIENT):
+        return days
+    lo, hi = selectors.local_day_range(week_start)[0], selectors.local_day_range(week_end)[1]
+    own = list(
+        Appointment.objects.filter(patient=user, start__lt=hi, end__gt=lo)
+        .exclude(status__in=INACTIVE_STATUSES)
+        .exclude(status=Status.HELD, hold_expires_at__lte=now)
+        .exclude(pk=exclude_appointment)
+        .values_list("start", "end")
+    )
+    if not own:
+        return days
+    return [
+        PickerDay(
+            day.day,
+            [
+                (slot, None if any(s < slot.end and slot.start < e for s, e in own) else url)
+                for slot, url in day.slots
+            ],
+        )
+        for day in days
+    ]
+
+
 def picker_context(
     request,
     *,
@@ -222,6 +251,10 @@ def picker_context(
     )
     week_start, week_end, days, slots = week.start, week.end, week.days, week.slots
     tz = clinic_tz()
+    if not front_desk:
+        days = _without_own_clashes(
+            request.user, days, week_start, week_end, now, exclude_appointment
+        )
 
     def week_link(day: date | None) -> str | None:
         if day is None:
@@ -317,6 +350,10 @@ def _policy_sentences(doctor: Doctor, policies) -> list[str]:
     return sentences
 
 
+# Session key: the reason typed for a time taken meanwhile, for the alternative chosen next.
+KEPT_REASON = "clinic_booking_reason"
+
+
 class ReviewView(PatientPortalMixin, View):
     """The chosen slot in full — doctor, visit type, time, price, policy — and the reason;
     POST books it."""
@@ -347,6 +384,11 @@ class ReviewView(PatientPortalMixin, View):
         }
 
     def _taken(self, request, doctor, visit_type, start, form, message, alternatives=None):
+        reason = form.cleaned_data.get("reason") if form.is_bound and form.is_valid() else ""
+        if reason:
+            # The patient picks an alternative next: its review starts with what they wrote
+            # (kept in the session, never in a URL).
+            request.session[KEPT_REASON] = {"doctor": doctor.pk, "reason": reason}
         if alternatives is None:
             alternatives = selectors.slot_alternatives(
                 visit_type, start, policies=get_policies(request)
@@ -378,7 +420,9 @@ class ReviewView(PatientPortalMixin, View):
         doctor, visit_type, start = self._setup(request, slug)
         if not request.user.email_verified:
             return self._verify_first(request)
-        form = BookingForm()
+        kept = request.session.pop(KEPT_REASON, None)
+        reason = kept["reason"] if kept and kept.get("doctor") == doctor.pk else ""
+        form = BookingForm(initial={"reason": reason})
         if (
             selectors.slot_offered(
                 visit_type=visit_type, start=start, policies=get_policies(request)

@@ -54,29 +54,26 @@ class RecordForm(forms.Form):
     )
 
 
-def _text(max_length: int, placeholder: str, **attrs) -> forms.CharField:
+def _text(max_length: int, label: str, example: str = "", **attrs) -> forms.CharField:
+    """A row's field with a visible label (a placeholder alone is cut off and disappears as
+    the doctor types); `example` is only a hint inside the box."""
+    if example:
+        attrs["placeholder"] = example
     return forms.CharField(
-        max_length=max_length,
-        required=False,
-        widget=forms.TextInput(attrs={"placeholder": placeholder, **attrs}),
+        label=label, max_length=max_length, required=False, widget=forms.TextInput(attrs=attrs)
     )
 
 
 class PrescriptionForm(forms.Form):
-    drug = _text(200, "Drug and strength", list="cp-medicines")
-    dose = _text(100, "Dose, e.g. 1 tablet")
-    frequency = _text(100, "How often")
-    duration = _text(100, "For how long")
-    instructions = _text(2000, "Instructions for the patient")
+    drug = _text(200, "Drug and strength", "e.g. Amoxicillin 500 mg", list="cp-medicines")
+    dose = _text(100, "Dose", "e.g. 1 tablet")
+    frequency = _text(100, "How often", "e.g. twice a day")
+    duration = _text(100, "For how long", "e.g. 7 days")
+    instructions = _text(2000, "Instructions for the patient", "e.g. after meals")
 
 
 class TestForm(forms.Form):
-    name = forms.CharField(
-        label="Test",
-        max_length=200,
-        required=False,
-        widget=forms.TextInput(attrs={"placeholder": "Test"}),
-    )
+    name = _text(200, "Test", "e.g. Full blood count")
     notes = _text(2000, "Notes for the lab or the patient")
 
 

@@ -104,13 +104,8 @@
     });
   });
 
-  form.addEventListener("submit", function (event) {
-    var submitter = event.submitter;
-    var question = submitter && submitter.getAttribute("data-confirm");
-    if (question && !window.confirm(question)) {
-      event.preventDefault();
-      return;
-    }
+  form.addEventListener("submit", function () {
+    // Finalising asks first in Wagtail's dialog, whose buttons submit this form.
     dirty = false; // the form itself is being sent
     submitting = true;
   });

@@ -10,7 +10,16 @@
     return document.querySelector(SELECTOR);
   }
 
-  function load(url, push) {
+  function announce(text) {
+    var status = document.querySelector("[data-picker-status]");
+    if (status) {
+      status.textContent = text;
+    }
+  }
+
+  // `keep`: the control whose focus survives the swap (a visit type being chosen with the
+  // arrow keys); without it focus goes to the week's heading (after "Earlier" / "Later").
+  function load(url, push, keep) {
     var current = picker();
     if (!current) {
       window.location.href = url;
@@ -18,6 +27,7 @@
     }
     current.setAttribute("aria-busy", "true");
     current.classList.add("is-loading");
+    announce("Loading times…");
     fetch(url, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
       .then(function (response) {
         if (!response.ok) {
@@ -35,6 +45,16 @@
         current.replaceWith(fresh);
         if (push) {
           window.history.pushState({ slotPicker: true }, "", url);
+        }
+        announce(fresh.getAttribute("data-picker-summary") || "");
+        if (keep) {
+          var same = fresh.querySelector(
+            'input[name="' + keep.name + '"][value="' + keep.value + '"]'
+          );
+          if (same) {
+            same.focus({ preventScroll: true });
+          }
+          return;
         }
         var heading = fresh.querySelector(".slot-picker__range");
         if (heading) {
@@ -65,7 +85,7 @@
       return;
     }
     var query = new URLSearchParams(new FormData(form)).toString();
-    load(form.action + "?" + query, true);
+    load(form.action + "?" + query, true, { name: event.target.name, value: event.target.value });
   });
 
   window.addEventListener("popstate", function () {

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from django.core import mail
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import dateformat, timezone
 
@@ -574,6 +575,30 @@ def test_slot_taken_meanwhile_is_a_409_with_alternatives_and_stores_nothing(
     assert not Appointment.objects.filter(patient=patient).exists()
 
 
+def test_an_alternative_to_a_taken_time_keeps_the_reason_typed(
+    patient_client, patient, other_patient, doctor, visit_type
+):
+    url = review_url(doctor, visit_type, at(DAY, "09:40"))
+    book(visit_type, at(DAY, "09:40"), patient=other_patient)
+    patient_client.post(url, {"reason": "Sore knee since the marathon"})
+    alternative = review_url(doctor, visit_type, at(DAY, "10:20"))
+    html = page(patient_client.get(alternative))
+    assert "Sore knee since the marathon</textarea>" in html
+    assert "marathon" not in alternative  # never in a URL
+    # Used once: the next review starts empty.
+    assert "marathon" not in page(patient_client.get(alternative))
+
+
+def test_a_kept_reason_is_not_offered_on_another_doctors_review(
+    patient_client, patient, other_patient, doctor, visit_type
+):
+    book(visit_type, at(DAY, "09:40"), patient=other_patient)
+    patient_client.post(review_url(doctor, visit_type, at(DAY, "09:40")), {"reason": "Knee"})
+    other, other_type = bookable_doctor(name="Dr Ben Other", slug="ben-other")
+    html = page(patient_client.get(review_url(other, other_type, at(DAY, "10:20"))))
+    assert "Knee</textarea>" not in html
+
+
 def test_review_of_a_slot_already_taken_says_so(patient_client, doctor, visit_type, other_patient):
     book(visit_type, at(DAY, "09:40"), patient=other_patient)
     response = patient_client.get(review_url(doctor, visit_type, at(DAY, "09:40")))
@@ -641,6 +666,38 @@ def test_review_refuses_an_overlap_with_own_appointment_elsewhere(
     assert "You already have an appointment at that time." in page(response)
     assert not Appointment.objects.filter(doctor=doctor).exists()
     assert Appointment.objects.filter(patient=patient).count() == 1
+
+
+def test_the_picker_marks_times_that_clash_with_the_patients_own_appointments(
+    patient_client, patient, doctor, visit_type
+):
+    """Not offered at all rather than refused at "Confirm booking": an hour with another doctor
+    at 09:00-10:00 rules out 09:00 and 09:40 (they overlap it), not 10:20."""
+    _, other_type = bookable_doctor(name="Dr Ben Other", duration=60)
+    book(other_type, at(DAY, "09:00"), patient=patient)
+    html = page(patient_client.get(picker_url(doctor, week=DAY.isoformat())))
+    offered = on_day(slot_starts(html), DAY)
+    assert at(DAY, "09:00") not in offered and at(DAY, "09:40") not in offered
+    assert at(DAY, "10:20") in offered
+    assert html.count('class="slot slot--clash"') == 2
+    assert "not offered: you have another appointment at this time" in html
+    # A visitor is offered every time.
+    visitor = Client().get(picker_url(doctor, week=DAY.isoformat()))
+    assert day_grid(DAY) <= slot_starts(page(visitor))
+
+
+def test_a_cancelled_appointment_of_the_patient_clashes_with_nothing(
+    patient_client, patient, doctor, visit_type
+):
+    _, other_type = bookable_doctor(name="Dr Ben Other", duration=60)
+    services.appointment_act(
+        appointment=book(other_type, at(DAY, "09:00"), patient=patient),
+        actor=patient,
+        action="cancel",
+    )
+    html = page(patient_client.get(picker_url(doctor, week=DAY.isoformat())))
+    assert "slot--clash" not in html
+    assert day_grid(DAY) <= slot_starts(html)
 
 
 # --- 4. My appointments -----------------------------------------------------------------------

@@ -14,9 +14,11 @@ from django.utils import dateformat, timezone
 from booking import selectors
 from booking.models import Appointment
 from clinic_site.accounts.models import User
+from clinic_site.accounts.roles import Role
 from clinic_site.policies import clinic_tz
 from home.services import doctor_page_ensure
-from tests.factories import bookable_doctor, build_site
+from tests.factories import VisitTypeFactory, book, bookable_doctor, build_site, make_user
+from tests.factories.accounts import PASSWORD
 
 from .conftest import DESKTOP
 
@@ -132,3 +134,70 @@ def test_a_wrong_code_does_not_turn_into_the_address(browsers, cardiologist):
     text = page.locator("main").inner_text()
     assert "We sent a six-digit code to ada@example.test" in text
     assert "to 123456" not in text
+
+
+def test_a_time_that_clashes_with_the_patients_own_visit_is_not_offered(browsers, cardiologist):
+    doctor, visit_type, start = cardiologist
+    _, other_type = bookable_doctor(name="Dr Ben Other", slug="ben-other", duration=60)
+    patient = make_user(Role.PATIENT, email="own.visit@example.test")
+    book(other_type, start, patient=patient)
+    page = browsers.open(viewport=PHONE)
+    page.goto("/accounts/login/")
+    page.get_by_label("E-mail address or national ID").fill(patient.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/portal/")
+    page.goto(f"/book/{doctor.slug}/?visit_type={visit_type.pk}&week={start.date().isoformat()}")
+    clash = page.locator(".slot--clash").first
+    assert clash.inner_text().startswith(f"{start:%H:%M}")
+    assert "you have another appointment" in clash.inner_text()
+    # Not a link: nothing to follow to a refusal.
+    label = f"{dateformat.format(start, 'l j F')} at {start:%H:%M}"
+    assert page.locator(f'a.slot[aria-label="{label}"]').count() == 0
+    assert page.locator("a.slot").count() > 0  # the other times are offered
+
+
+def test_the_clinics_name_is_whole_in_the_header_of_a_phone(browsers, cardiologist):
+    from home.models import ClinicDetails
+
+    details = ClinicDetails.load()
+    details.name = "Riverside Health and Wellbeing Clinic"
+    details.save()
+    page = browsers.open(viewport=PHONE)
+    page.goto("/doctors/")
+    name = page.locator(".brand span")
+    assert name.inner_text() == "Riverside Health and Wellbeing Clinic"
+    cut = name.evaluate("(el) => el.scrollWidth > el.clientWidth + 1")
+    assert not cut, "the clinic's name is cut off"
+
+
+def test_arrowing_through_visit_types_keeps_focus_and_announces_each_week(browsers, cardiologist):
+    doctor, visit_type, _ = cardiologist
+    VisitTypeFactory(doctor=doctor, name="Follow-up", duration_minutes=15)
+    page = browsers.open(viewport=DESKTOP)
+    page.goto(f"/book/{doctor.slug}/?visit_type={visit_type.pk}")
+    status = page.locator("[data-picker-status]")
+    status_handle = status.element_handle()
+    first = page.get_by_role("radio", name=re.compile(r"^Consultation"))
+    first.focus()
+    page.keyboard.press("ArrowDown")  # chooses "Follow-up"
+    page.wait_for_function("() => !document.querySelector('[data-slot-picker][aria-busy]')")
+    focused = page.evaluate("() => document.activeElement.closest('label')?.textContent || ''")
+    assert "Follow-up" in focused  # still on the visit types, not thrown to the heading
+    assert re.match(r"^\d+ times? from .*, Follow-up\.$", status.inner_text())
+    # The live region is the same element, never replaced by the update.
+    assert status_handle.evaluate("(el) => el.isConnected")
+
+
+def test_on_a_phone_the_first_free_times_are_on_the_first_screen(browsers, cardiologist):
+    doctor, visit_type, _ = cardiologist
+    for name, minutes in (
+        ("Long consultation", 30),
+        ("Video consultation", 15),
+        ("Telephone advice", 10),
+    ):
+        VisitTypeFactory(doctor=doctor, name=name, duration_minutes=minutes)
+    page = browsers.open(viewport=PHONE)
+    page.goto(f"/book/{doctor.slug}/?visit_type={visit_type.pk}")
+    first = page.locator("a.slot").first.bounding_box()
+    assert first["y"] + first["height"] <= PHONE["height"], first

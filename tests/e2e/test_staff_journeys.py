@@ -327,13 +327,29 @@ def test_doctor_calls_the_next_patient_and_completes_the_visit(browsers, clinic_
         if rows.count() < number:
             page.get_by_role("button", name="Add a medicine").click()
             expect(rows).to_have_count(number)
-        drug = page.get_by_label(f"Drug {number}", exact=True)
+        drug = page.get_by_label(f"Drug and strength {number}", exact=True)
         expect(drug).to_have_attribute("list", "cp-medicines")
         drug.fill(item["drug"])
-        for field in ("dose", "frequency", "duration", "instructions"):
-            page.get_by_label(f"{field.capitalize()} {number}", exact=True).fill(item[field])
+        labels = {
+            "dose": "Dose",
+            "frequency": "How often",
+            "duration": "For how long",
+            "instructions": "Instructions for the patient",
+        }
+        for field, label in labels.items():
+            page.get_by_label(f"{label} {number}", exact=True).fill(item[field])
+    # Every box of a row has a visible label, and neither label nor example is cut off.
+    clipped = page.evaluate(
+        """() => [...document.querySelectorAll(".cp-row__label, .cp-row input")]
+            .filter((el) => el.offsetParent !== null)
+            .filter((el) => el.tagName === "INPUT"
+                ? el.value === "" && el.placeholder && el.scrollWidth > el.clientWidth + 1
+                : el.scrollWidth > el.clientWidth + 1 || el.getBoundingClientRect().width === 0)
+            .map((el) => el.placeholder || el.textContent)"""
+    )
+    assert clipped == []
     page.get_by_label("Test 1", exact=True).fill(TESTS[0]["name"])
-    page.get_by_label("Notes 1", exact=True).fill(TESTS[0]["notes"])
+    page.get_by_label("Notes for the lab or the patient 1", exact=True).fill(TESTS[0]["notes"])
 
     # Saved as she types: the status says so, and the draft holds what is on the screen.
     expect(status).to_have_text(re.compile(r"^Draft saved \d\d:\d\d:\d\d$"), timeout=12_000)
@@ -361,20 +377,20 @@ def test_doctor_calls_the_next_patient_and_completes_the_visit(browsers, clinic_
     # Checked at the end, so that the rest of the visit is still played through.
     names_of_new_row = {
         name: page.get_by_label(name, exact=True).count()
-        for name in (f"Drug {rows_before}", f"Drug {rows_before + 1}")
+        for name in (f"Drug and strength {rows_before}", f"Drug and strength {rows_before + 1}")
     }
 
-    dialogs = []
-
-    def accept(dialog):
-        dialogs.append(dialog.message)
-        dialog.accept()
-
-    page.once("dialog", accept)
-    page.get_by_role("button", name="Finalise and complete the visit").click()
+    # Wagtail's own confirmation dialog, not the browser's: it says what cannot be undone.
+    browser_dialogs = []
+    page.on("dialog", lambda dialog: (browser_dialogs.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Finalise and complete the visit…").click()
+    confirm = page.get_by_role("dialog", name="Finalise the record and complete the visit?")
+    expect(confirm).to_be_visible()
+    expect(confirm).to_contain_text("cannot be edited afterwards")
+    confirm.get_by_role("button", name="Finalise and complete the visit").click()
     # Tomas is still waiting: back to the queue.
     page.wait_for_url("**/admin/clinic/queue/")
-    assert dialogs and dialogs[0].startswith("Finalise the record and complete the visit?")
+    assert browser_dialogs == []
     expect(message(page, "Record finalised and the visit completed.")).to_be_visible()
     assert queue_names(page) == ["Tomas Berg"]
 
@@ -400,7 +416,10 @@ def test_doctor_calls_the_next_patient_and_completes_the_visit(browsers, clinic_
     expect(region(mine, "Waiting room")).to_contain_text("Tomas Berg")
     expect(region(mine, "Records to finish")).not_to_contain_text("Maya Quinn")
 
-    assert names_of_new_row == {f"Drug {rows_before}": 1, f"Drug {rows_before + 1}": 1}, (
+    assert names_of_new_row == {
+        f"Drug and strength {rows_before}": 1,
+        f"Drug and strength {rows_before + 1}": 1,
+    }, (
         f"after 'Add a medicine', fields labelled so: {names_of_new_row}; the new row keeps "
         "the label of the row it was copied from"
     )
@@ -439,6 +458,16 @@ def test_patient_reads_the_summary_and_downloads_the_pdf(browsers, clinic_day, t
         )
         expect(item).to_contain_text(expected["instructions"])
     expect(region(page, "Tests requested")).to_contain_text(TESTS[0]["name"])
+
+    # On paper: the clinic and the patient at the top; no site header, links back or buttons.
+    expect(page.locator(".print-header")).to_be_hidden()
+    page.emulate_media(media="print")
+    expect(page.locator(".print-header")).to_be_visible()
+    expect(page.locator(".print-header")).to_contain_text("Visit summary for Maya Quinn")
+    expect(page.locator(".site-header")).to_be_hidden()
+    expect(page.get_by_role("link", name="Download as PDF")).to_be_hidden()
+    expect(page.get_by_role("link", name="Back to the appointment")).to_be_hidden()
+    page.emulate_media(media="screen")
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Download as PDF").click()
