@@ -54,6 +54,17 @@ def chosen_time_shown(page, start) -> bool:
     )
 
 
+def fill_the_rest(page, *, born: tuple[str, str, str], phone: str) -> None:
+    """The registration's passwords, date of birth (day, month, year) and phone; then submit."""
+    page.get_by_label("Password", exact=True).fill("Quiet-river-2026")
+    page.get_by_label("Repeat the password").fill("Quiet-river-2026")
+    date_of_birth = page.get_by_role("group", name="Date of birth")
+    for part, value in zip(("Day", "Month", "Year"), born, strict=True):
+        date_of_birth.get_by_label(part).fill(value)
+    page.locator("#id_phone").fill(phone)
+    page.get_by_role("button", name="Create account").click()
+
+
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_the_chosen_slot_survives_sign_in_register_and_verify(browsers, cardiologist, viewport):
     doctor, visit_type, start = cardiologist
@@ -86,14 +97,7 @@ def test_the_chosen_slot_survives_sign_in_register_and_verify(browsers, cardiolo
     assert page.get_by_label("Password", exact=True).input_value() == "short"
     assert page.get_by_label("Full name").input_value() == "Nora Quinn"
     assert chosen_time_shown(page, start)
-    page.get_by_label("Password", exact=True).fill("Quiet-river-2026")
-    page.get_by_label("Repeat the password").fill("Quiet-river-2026")
-    date_of_birth = page.get_by_role("group", name="Date of birth")
-    date_of_birth.get_by_label("Day").fill("3")
-    date_of_birth.get_by_label("Month").fill("2")
-    date_of_birth.get_by_label("Year").fill("1990")
-    page.locator("#id_phone").fill("+44 7700 900111")
-    page.get_by_role("button", name="Create account").click()
+    fill_the_rest(page, born=("3", "2", "1990"), phone="+44 7700 900111")
 
     # The code page names the address and does not ask for it again.
     page.wait_for_url("**/accounts/verify/")
@@ -119,15 +123,8 @@ def test_a_wrong_code_does_not_turn_into_the_address(browsers, cardiologist):
     page = browsers.open(viewport=PHONE)
     page.goto("/accounts/register/")
     page.get_by_label("E-mail address").fill("ada@example.test")
-    page.get_by_label("Password", exact=True).fill("Quiet-river-2026")
-    page.get_by_label("Repeat the password").fill("Quiet-river-2026")
     page.get_by_label("Full name").fill("Ada Byron")
-    date_of_birth = page.get_by_role("group", name="Date of birth")
-    date_of_birth.get_by_label("Day").fill("10")
-    date_of_birth.get_by_label("Month").fill("12")
-    date_of_birth.get_by_label("Year").fill("1985")
-    page.locator("#id_phone").fill("+44 7700 900222")
-    page.get_by_role("button", name="Create account").click()
+    fill_the_rest(page, born=("10", "12", "1985"), phone="+44 7700 900222")
     page.wait_for_url("**/accounts/verify/")
     page.get_by_label("Code").fill("123456")
     page.get_by_role("button", name="Confirm e-mail").click()
