@@ -48,17 +48,29 @@ def _login(page, base: str, email: str, password: str) -> None:
     page.wait_for_load_state("networkidle")
 
 
-def _register_with_errors(page, base: str) -> None:
-    page.goto(f"{base}/accounts/register/")
-    page.fill("#id_email", "patient@clinic.test")
-    page.fill("#id_password1", "short")
-    page.fill("#id_password2", "short")
-    page.fill("#id_full_name", "Nora Quinn")
-    page.fill("#id_date_of_birth_0", "1")
-    page.fill("#id_date_of_birth_1", "1")
-    page.fill("#id_date_of_birth_2", "2090")
+def _fill_registration(page, fields: dict[str, str]) -> None:
+    """Fill the registration form (field name -> value; the date of birth as its three boxes,
+    `date_of_birth_0` … `_2`) and submit it."""
+    for name, value in fields.items():
+        page.fill(f"#id_{name}", value)
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
+
+
+def _register_with_errors(page, base: str) -> None:
+    page.goto(f"{base}/accounts/register/")
+    _fill_registration(
+        page,
+        {
+            "email": "patient@clinic.test",
+            "password1": "short",
+            "password2": "short",
+            "full_name": "Nora Quinn",
+            "date_of_birth_0": "1",
+            "date_of_birth_1": "1",
+            "date_of_birth_2": "2090",
+        },
+    )
 
 
 def _slot_signed_out(page, base: str, then: str | None = None) -> None:
@@ -73,16 +85,19 @@ def _slot_signed_out(page, base: str, then: str | None = None) -> None:
 
 def _code_page(page, base: str) -> None:
     _slot_signed_out(page, base, then="Create an account")
-    page.fill("#id_email", f"new.patient.{int(time.time() * 1000)}@example.test")
-    page.fill("#id_password1", "Quiet-river-2026")
-    page.fill("#id_password2", "Quiet-river-2026")
-    page.fill("#id_full_name", "Nora Quinn")
-    page.fill("#id_date_of_birth_0", "3")
-    page.fill("#id_date_of_birth_1", "2")
-    page.fill("#id_date_of_birth_2", "1990")
-    page.fill("#id_phone", "+44 7700 900111")
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    _fill_registration(
+        page,
+        {
+            "email": f"new.patient.{int(time.time() * 1000)}@example.test",
+            "password1": "Quiet-river-2026",
+            "password2": "Quiet-river-2026",
+            "full_name": "Nora Quinn",
+            "date_of_birth_0": "3",
+            "date_of_birth_1": "2",
+            "date_of_birth_2": "1990",
+            "phone": "+44 7700 900111",
+        },
+    )
 
 
 def _first_slot(page, base: str) -> None:

@@ -16,13 +16,13 @@ import pytest
 from django.utils import timezone
 
 from booking import selectors, services
-from booking.models import Status
 from clinic_site.accounts.roles import Role
 from clinic_site.policies import clinic_tz
-from tests.factories import VisitTypeFactory, at, bookable_doctor, build_site, make_user
-from tests.factories.accounts import PASSWORD
+from tests.factories import VisitTypeFactory, bookable_doctor, build_site, make_user
 
+from . import helpers
 from .conftest import DESKTOP
+from .helpers import desk_booked
 
 pytestmark = [
     pytest.mark.browser,
@@ -84,27 +84,10 @@ def clinic():
     )
     desk = make_user(Role.RECEPTIONIST, full_name="Rita Desk", email="rita@example.test")
     admin = make_user(Role.ADMIN, full_name="Ada Admin", email="ada@example.test")
-    day_before = at(today, "00:00") - timedelta(days=1)
 
     def confirmed(visit_type, slot_number, full_name):
-        patient = make_user(
-            Role.PATIENT,
-            full_name=full_name,
-            email=f"{full_name.split()[0].lower()}@example.test",
-        )
-        slots = selectors.slot_search(
-            visit_type=visit_type, date_from=today, date_to=today, now=day_before, front_desk=True
-        )
-        appointment = services.appointment_book(
-            actor=desk,
-            patient=patient,
-            visit_type=visit_type,
-            start=slots[slot_number].start,
-            reason="Cough and a long-lasting headache since last Tuesday",
-            now=day_before,
-        )
-        assert appointment.status == Status.CONFIRMED
-        return appointment
+        reason = "Cough and a long-lasting headache since last Tuesday"
+        return desk_booked(desk, visit_type, today, slot_number, full_name, reason=reason)
 
     first = confirmed(visit, 0, "Maximiliana Quinn-Oyelaran")
     second = confirmed(visit, 1, "Tomas Bergström-Lindqvist")
@@ -116,11 +99,7 @@ def clinic():
 
 
 def sign_in(page, email, lands_on="/admin/"):
-    page.goto("/accounts/login/")
-    page.get_by_label("E-mail address or national ID").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"**{lands_on}")
+    helpers.sign_in(page, email, lands_on)
 
 
 def unreachable_on(page, path):

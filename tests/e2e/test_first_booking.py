@@ -18,9 +18,9 @@ from clinic_site.accounts.roles import Role
 from clinic_site.policies import clinic_tz
 from home.services import doctor_page_ensure
 from tests.factories import VisitTypeFactory, book, bookable_doctor, build_site, make_user
-from tests.factories.accounts import PASSWORD
 
 from .conftest import DESKTOP
+from .helpers import sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -139,11 +139,7 @@ def test_a_time_that_clashes_with_the_patients_own_visit_is_not_offered(browsers
     patient = make_user(Role.PATIENT, email="own.visit@example.test")
     book(other_type, start, patient=patient)
     page = browsers.open(viewport=PHONE)
-    page.goto("/accounts/login/")
-    page.get_by_label("E-mail address or national ID").fill(patient.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/portal/")
+    sign_in(page, patient.email, "/portal/")
     page.goto(f"/book/{doctor.slug}/?visit_type={visit_type.pk}&week={start.date().isoformat()}")
     clash = page.locator(".slot--clash").first
     assert clash.inner_text().startswith(f"{start:%H:%M}")

@@ -27,6 +27,8 @@ from tests.factories import at, bookable_doctor, build_site, make_user
 from tests.factories.accounts import PASSWORD
 from tests.pdf import pdf_text
 
+from .helpers import desk_booked
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -97,31 +99,8 @@ def clinic_day():
     )
     desk = make_user(Role.RECEPTIONIST, full_name="Rita Desk", email="rita@example.test")
 
-    the_day_before = at(today, "00:00") - timedelta(days=1)
-
     def confirmed(visit_type, slot_number, full_name):
-        patient = make_user(
-            Role.PATIENT,
-            full_name=full_name,
-            email=f"{full_name.split()[0].lower()}@example.test",
-        )
-        slots = selectors.slot_search(
-            visit_type=visit_type,
-            date_from=today,
-            date_to=today,
-            now=the_day_before,
-            front_desk=True,
-        )
-        appointment = services.appointment_book(
-            actor=desk,
-            patient=patient,
-            visit_type=visit_type,
-            start=slots[slot_number].start,
-            reason="Cough",
-            now=the_day_before,
-        )
-        assert appointment.status == Status.CONFIRMED
-        return appointment
+        return desk_booked(desk, visit_type, today, slot_number, full_name)
 
     maya = confirmed(visit, 0, "Maya Quinn")
     tomas = confirmed(visit, 1, "Tomas Berg")
